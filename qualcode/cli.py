@@ -1,0 +1,168 @@
+"""The ``qualcode`` command line: a thin click layer over the Python API.
+
+Each command parses options, calls one API function and reports. Heavy libraries (spaCy,
+Presidio, pandas) are imported inside the commands, so ``qualcode --help`` stays fast.
+A :class:`~qualcode.errors.QualcodeError` becomes one line on stderr and exit status 1.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .config import DEFAULT_MODEL, Settings
+from .errors import QualcodeError
+
+OUTPUTS = Path("outputs")
+SECURE = Path("secure")
+EXISTING_PATH = click.Path(path_type=Path)
+
+
+class QualcodeGroup(click.Group):
+    """Turns qualcode's own errors into one clean line and a non-zero exit, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except QualcodeError as error:
+            click.echo(f"qualcode: error: {error.message}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=QualcodeGroup)
+@click.version_option(package_name="qualcode")
+def main() -> None:
+    """Pseudonymise, code and analyse qualitative interview transcripts, offline."""
+
+
+def settings_option(func):
+    """The options every NLP command shares, collected into one :class:`Settings`."""
+    func = click.option("--model", default=DEFAULT_MODEL, show_default=True,
+                        help="Installed spaCy model name or model folder path.")(func)
+    func = click.option("--quiet", is_flag=True, help="No progress bar.")(func)
+    return func
+
+
+@main.command()
+@click.argument("source", type=EXISTING_PATH)
+@click.option("--out", type=EXISTING_PATH, default=OUTPUTS / "pseudonymised", show_default=True,
+              help="Folder for the pseudonymised transcripts.")
+@click.option("--register", type=EXISTING_PATH, help="Participant register CSV [default: SOURCE/participants.csv].")
+@click.option("--key", type=EXISTING_PATH, default=SECURE / "key.json", show_default=True,
+              help="The pseudonymisation key (kept apart from outputs).")
+@click.option("--style", type=click.Choice(["realistic", "label"]), default="realistic", show_default=True,
+              help="Register pseudonyms as first names ([Maya]) or labels ([P03]).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes [default: number of cores].")
+@settings_option
+def pseudonymise(source, out, register, key, style, workers, model, quiet):
+    """Pseudonymise the transcripts in SOURCE into OUT, with the key and review log in secure/."""
+    from .pseudonymise import run_pseudonymise
+
+    settings = Settings(model=model, style=style, quiet=quiet,
+                        **({"workers": workers} if workers else {}))
+    summary = run_pseudonymise(Path(source), Path(out), register_path=register, key_path=Path(key), settings=settings)
+    click.echo(summary, err=True)
+
+
+@main.command()
+@click.argument("out_dir", type=EXISTING_PATH)
+@click.option("--register", type=EXISTING_PATH, required=True, help="Participant register CSV.")
+def check(out_dir, register):
+    """Scan every output in OUT_DIR for any register name or alias (the leak check)."""
+    from .pseudonymise.leakcheck import assert_no_leaks
+    from .register import load_register
+
+    assert_no_leaks(Path(out_dir), load_register(Path(register)))
+    click.echo(f"no register name found in {out_dir}", err=True)
+
+
+@main.group(name="codebook")
+def codebook_group() -> None:
+    """Check and maintain the codebook YAML file."""
+
+
+@codebook_group.command(name="check")
+@click.argument("file", type=EXISTING_PATH)
+@click.pass_context
+def codebook_check(ctx: click.Context, file: Path) -> None:
+    """List every problem in FILE as FILE:LINE: error|warning: message; exit 1 on any error."""
+    from .codebook import check_codebook
+
+    report = check_codebook(file)
+    for problem in report.problems:
+        click.echo(problem.format(file))
+    click.echo(report.summary())
+    ctx.exit(1 if report.errors else 0)
+
+
+@main.command()
+@click.argument("file_a", type=EXISTING_PATH)
+@click.argument("file_b", type=EXISTING_PATH)
+@click.option("--unit", type=click.Choice(["segment", "document"]), default="segment", show_default=True,
+              help="Compare per segment, or per document (a code counts if any segment has it).")
+@click.option("--out", type=EXISTING_PATH, default=OUTPUTS, show_default=True, help="Folder for agreement.xlsx.")
+@click.option("--codes-column-a", help="Column holding A's codes [default: review_codes else codes, or code].")
+@click.option("--codes-column-b", help="Column holding B's codes [default: as for A].")
+def agreement(file_a, file_b, unit, out, codes_column_a, codes_column_b):
+    """Agreement (percent, Cohen's kappa, Krippendorff's alpha) between the coders of FILE_A and FILE_B.
+
+    Rows are matched by segment_id or id. Give the same file twice to compare its automatic
+    codes with its review_codes.
+    """
+    from .reliability import format_report, run_agreement
+
+    comparison, written = run_agreement(Path(file_a), Path(file_b), unit=unit, out_dir=Path(out),
+                                        codes_column_a=codes_column_a, codes_column_b=codes_column_b)
+    click.echo(format_report(comparison))
+    click.echo(f"wrote {written}", err=True)
+
+
+@main.command(name="export-qdpx")
+@click.argument("coded", type=EXISTING_PATH)
+@click.option("--transcripts", type=EXISTING_PATH, required=True,
+              help="Folder of the pseudonymised transcripts the segments were coded from.")
+@click.option("--codebook", "codebook_path", type=EXISTING_PATH, required=True, help="The codebook YAML.")
+@click.option("--out", type=EXISTING_PATH, default=OUTPUTS / "project.qdpx", show_default=True,
+              help="The REFI-QDA project to write.")
+@click.option("--cases", type=EXISTING_PATH, help="Case attributes CSV [default: TRANSCRIPTS/cases.csv if present].")
+def export_qdpx_command(coded, transcripts, codebook_path, out, cases):
+    """Export CODED as a REFI-QDA project (.qdpx) for NVivo, ATLAS.ti, MAXQDA or QualCoder."""
+    from .cases import CASES_FILENAME
+    from .codebook import load_codebook
+    from .export.refi import export_qdpx
+
+    if cases is None and (Path(transcripts) / CASES_FILENAME).exists():
+        cases = Path(transcripts) / CASES_FILENAME
+    summary = export_qdpx(Path(coded), Path(transcripts), load_codebook(codebook_path), Path(out), cases)
+    click.echo(summary, err=True)
+
+
+@main.command(name="export-qdc")
+@click.option("--codebook", "codebook_path", type=EXISTING_PATH, required=True, help="The codebook YAML.")
+@click.option("--out", type=EXISTING_PATH, default=OUTPUTS / "codebook.qdc", show_default=True,
+              help="The REFI-QDA codebook to write.")
+def export_qdc_command(codebook_path, out):
+    """Export the codebook as a REFI-QDA codebook (.qdc) that other QDA tools import."""
+    from .codebook import load_codebook
+    from .export.refi import export_qdc
+
+    click.echo(f"wrote {export_qdc(load_codebook(codebook_path), Path(out))}", err=True)
+
+
+@codebook_group.command(name="import")
+@click.argument("file", type=EXISTING_PATH)
+@click.option("--out", type=EXISTING_PATH, required=True, help="The codebook YAML to write.")
+def codebook_import(file, out):
+    """Turn the codebook of a REFI-QDA .qdc or .qdpx (from NVivo, ATLAS.ti, MAXQDA...) into YAML."""
+    from .codebook import write_codebook
+    from .export.refi import import_codebook
+
+    codebook = import_codebook(Path(file))
+    write_codebook(codebook, Path(out))
+    click.echo(f"wrote {out}: {len(codebook.codes)} code(s) imported from {file}", err=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

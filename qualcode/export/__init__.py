@@ -1,0 +1,1 @@
+"""Exports of coded results to other tools and formats."""

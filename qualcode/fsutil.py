@@ -1,0 +1,102 @@
+"""File-system edges: atomic writes, owner-only secure folders, safe path checks.
+
+Writes go to a temporary file in the destination folder and are renamed into place, so a crash
+leaves either the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from .errors import QualcodeError
+
+SECURE_DIR_MODE = 0o700
+SECURE_FILE_MODE = 0o600
+OUTPUT_FILE_MODE = 0o644
+
+
+@contextmanager
+def atomic_path(path: Path, mode: int = OUTPUT_FILE_MODE) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_bytes(path: Path, data: bytes, mode: int = OUTPUT_FILE_MODE) -> None:
+    with atomic_path(path, mode) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_text(path: Path, text: str, mode: int = OUTPUT_FILE_MODE) -> None:
+    """Write UTF-8 text with LF newlines, atomically."""
+    write_bytes(path, text.encode("utf-8"), mode)
+
+
+def ensure_secure_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) and force owner-only permissions on it."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, SECURE_DIR_MODE)
+    return path
+
+
+def write_secure_text(path: Path, text: str) -> None:
+    """Write a file holding originals: owner-only folder, owner-only file."""
+    ensure_secure_dir(Path(path).parent)
+    write_text(path, text, SECURE_FILE_MODE)
+
+
+def is_within(path: Path, folder: Path) -> bool:
+    return Path(os.path.abspath(path)).is_relative_to(Path(os.path.abspath(folder)))
+
+
+def refuse_inside(path: Path, folder: Path, what: str) -> None:
+    """Stop when a secret path (key, log) would land inside an output folder."""
+    if is_within(path, folder):
+        raise QualcodeError(f"refusing to write the {what} inside the output folder {folder}", path)
+
+
+OUTPUT_MARKER = ".qualcode-output"
+
+
+@contextmanager
+def staged_dir(final: Path) -> Iterator[Path]:
+    """Build a whole output folder aside, then swap it in, so readers see old or new, never a mix.
+
+    The folder is owned by qualcode: an existing non-empty folder without qualcode's marker file is
+    refused rather than replaced, so a mistyped ``--out`` cannot wipe unrelated files.
+    """
+    final = Path(final)
+    if final.exists() and any(final.iterdir()) and not (final / OUTPUT_MARKER).exists():
+        raise QualcodeError("refusing to replace a folder qualcode did not create; choose an empty --out", final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.staging-", dir=final.parent))
+    try:
+        os.chmod(staging, 0o755)
+        (staging / OUTPUT_MARKER).touch()
+        yield staging
+        old = None
+        if final.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
+            os.replace(final, old / final.name)
+        os.replace(staging, final)
+        if old is not None:
+            shutil.rmtree(old)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)

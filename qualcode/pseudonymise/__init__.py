@@ -1,0 +1,111 @@
+"""Stage 1, pseudonymise: raw transcripts in, transcripts safe for an analyst out.
+
+``run_pseudonymise`` is the I/O edge: it reads every input first (so bad input stops the run
+before anything is written), analyses all turns, plans replacements, then writes the key and log
+to the secure folder and swaps the new outputs in as a whole, after the leak check passed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..cases import CASE_ATTRIBUTES, CASE_KEY, CASES_FILENAME
+from ..config import Settings
+from ..errors import QualcodeError
+from ..fsutil import refuse_inside, staged_dir, write_secure_text, write_text
+from ..ingest import REGISTER_FILENAME, discover, read_transcript
+from ..progress import progress_bar
+from ..register import Register, load_register
+from .key import PseudonymKey
+from .leakcheck import assert_no_leaks
+from .recognizers import shipped_role_lexicon
+from .stage import LOG_COLUMNS, StagePlan, plan
+
+LOG_FILENAME = "pseudonymisation_log.csv"
+
+
+@dataclass
+class Summary:
+    documents: int
+    turns: int
+    replacements: int
+    out: Path
+    warnings: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        lines = [f"warning: {warning}" for warning in self.warnings]
+        lines.append(f"pseudonymised {self.documents} document(s), {self.turns} turn(s), "
+                     f"{self.replacements} replacement(s) into {self.out}")
+        return "\n".join(lines)
+
+
+def resolve_register(source: Path, register_path: Path | None) -> tuple[Register, list[str]]:
+    """The given register, else ``participants.csv`` in the source folder, else none (a warning)."""
+    if register_path is not None:
+        return load_register(register_path), []
+    default = Path(source) / REGISTER_FILENAME
+    if default.exists():
+        return load_register(default), []
+    return Register(), ["no participant register: relying on NER, patterns and propagation alone"]
+
+
+def check_model_available(model: str) -> None:
+    """Fail closed before any work: the model must be installed or a folder, never downloaded."""
+    import spacy.util
+
+    if not (spacy.util.is_package(model) or Path(model).is_dir()):
+        raise QualcodeError(f"cannot load the spaCy model {model!r}: it is not installed and is not a model folder. "
+                            "Install it or pass --model with an installed model; nothing was written")
+
+
+def run_pseudonymise(source: Path, out: Path, register_path: Path | None, key_path: Path,
+                     settings: Settings) -> Summary:
+    from .analyse import analyse_texts
+
+    refuse_inside(key_path, out, "key")
+    register, warnings = resolve_register(source, register_path)
+    check_model_available(settings.model)
+    transcripts = [read_transcript(path, settings) for path in discover(source)]
+    key = PseudonymKey.load(key_path)
+    lexicon = shipped_role_lexicon().with_register(register)
+
+    texts = [turn.text for transcript in transcripts for turn in transcript.turns]
+    with progress_bar(len(texts), "pseudonymising", settings.quiet) as bar:
+        detections = analyse_texts(texts, settings.model, register, lexicon, settings.batch_size,
+                                   settings.workers, bar.update)
+    result = plan(transcripts, detections, register, key, lexicon, settings.style)
+
+    key.save(key_path)
+    write_secure_text(Path(key_path).parent / LOG_FILENAME, log_csv(result))
+    with staged_dir(out) as staging:
+        for document in result.documents:
+            write_text(staging / f"{document.document}.txt", document.text)
+        write_text(staging / CASES_FILENAME, cases_csv(result, register, key))
+        if register.people:
+            assert_no_leaks(staging, register)
+        else:
+            warnings.append("leak check skipped: it needs a register")
+    return Summary(len(transcripts), len(texts), len(result.log), Path(out), warnings)
+
+
+def log_csv(result: StagePlan) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(LOG_COLUMNS)
+    writer.writerows((row.document, row.start, row.end, row.entity_type, row.original, row.replacement,
+                      row.detector, f"{row.score:.4f}") for row in result.log)
+    return buffer.getvalue()
+
+
+def cases_csv(result: StagePlan, register: Register, key: PseudonymKey) -> str:
+    """One row per register person who speaks in the corpus: pseudonym and generic attributes only."""
+    speakers = set().union(*(document.speakers for document in result.documents))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow((CASE_KEY, *CASE_ATTRIBUTES))
+    rows = {(key.person_pseudonym(p), p.role_descriptor, p.organisation_type) for p in register.people}
+    writer.writerows(sorted(row for row in rows if row[0] in speakers))
+    return buffer.getvalue()

@@ -1,0 +1,130 @@
+"""The pseudonymisation key: original -> pseudonym, by entity type, kept apart from the data.
+
+The key makes pseudonyms consistent across a corpus and across runs: a later run loads it and
+reuses every mapping, so adding transcripts never renames earlier pseudonyms. It holds real
+names, so it is written owner-only under ``secure/`` and never beside the outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from ..errors import QualcodeError
+from ..fsutil import write_secure_text
+from ..register import Person, Register, normalise
+from .recognizers import LOCATION, ORGANIZATION, PERSON, ROLE
+
+KEY_VERSION = 1
+NUMBERED = {PERSON: "Person", ORGANIZATION: "Organisation", LOCATION: "Location"}
+FIXED = {"EMAIL_ADDRESS": "email", "URL": "url", "PHONE_NUMBER": "phone", "UK_POSTCODE": "postcode",
+         "UK_NHS": "NHS number", "UK_NINO": "NI number", "DATE_OF_BIRTH": "date of birth"}
+
+
+@cache
+def pseudonym_names() -> tuple[str, ...]:
+    text = resources.files("qualcode.data").joinpath("pseudonym_names.txt").read_text(encoding="utf-8")
+    return tuple(line.strip() for line in text.splitlines() if line.strip())
+
+
+@dataclass
+class PseudonymKey:
+    """Mappings from normalised originals to pseudonyms (without brackets)."""
+
+    entities: dict[str, dict[str, str]] = field(default_factory=dict)
+    people: dict[str, str] = field(default_factory=dict)
+    documents: dict[str, str] = field(default_factory=dict)
+
+    # -- persistence -------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: Path) -> "PseudonymKey":
+        path = Path(path)
+        if not path.exists():
+            return cls()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            line = getattr(error, "lineno", None)
+            raise QualcodeError("the key file is damaged (not valid JSON)", path, line) from None
+        if not isinstance(data, dict) or data.get("version") != KEY_VERSION:
+            raise QualcodeError(f"not a qualcode key (expected version {KEY_VERSION})", path)
+        return cls(entities=data.get("entities", {}), people=data.get("people", {}),
+                   documents=data.get("documents", {}))
+
+    def to_json(self) -> str:
+        return json.dumps({"version": KEY_VERSION, "people": self.people, "documents": self.documents,
+                           "entities": self.entities}, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+    def save(self, path: Path) -> None:
+        write_secure_text(path, self.to_json())
+
+    # -- assignment --------------------------------------------------------------------------
+    def assign_people(self, register: Register, style: str) -> None:
+        """Give every register person a pseudonym, in register order, keeping earlier ones."""
+        taken = set(self.people.values())
+        real = {normalise(part) for name in register.all_names for part in name.split()}
+        free_names = (name for name in pseudonym_names() if normalise(name) not in real and name not in taken)
+        for person in register.people:
+            key = normalise(person.name)
+            if key in self.people:
+                continue
+            if person.pseudonym:
+                pseudonym = person.pseudonym.strip("[] ")
+            elif style == "label":
+                pseudonym = f"P{self._next_number(taken, 'P'):02d}"
+            else:
+                pseudonym = next(free_names, None) or f"P{self._next_number(taken, 'P'):02d}"
+            self.people[key] = pseudonym
+            taken.add(pseudonym)
+
+    def person_pseudonym(self, person: Person) -> str:
+        return self.people[normalise(person.name)]
+
+    def replacement(self, entity_type: str, original: str, register: Register, descriptor: str = "") -> str:
+        """The pseudonym for one detected original, creating (and remembering) it if new."""
+        if entity_type in FIXED:
+            return FIXED[entity_type]
+        mapping = self.entities.setdefault(entity_type, {})
+        key = normalise(original)
+        if key in mapping:
+            return mapping[key]
+        if entity_type == ROLE:
+            value = descriptor or "role"
+        elif entity_type == PERSON and (person := register.find(original) or register.mentioned_in(original)):
+            value = self.person_pseudonym(person)
+        elif entity_type == ORGANIZATION and (kind := _organisation_type(original, register)):
+            value = kind
+        else:
+            label = NUMBERED.get(entity_type, entity_type.title())
+            value = f"{label} {self._next_number(mapping.values(), label)}"
+        mapping[key] = value
+        return value
+
+    def alias(self, entity_type: str, original: str, value: str) -> None:
+        """Map another spelling (a name part found by propagation) to an existing pseudonym."""
+        self.entities.setdefault(entity_type, {}).setdefault(normalise(original), value)
+
+    def document_id(self, source_name: str, identifying: bool) -> str:
+        """The output name of a document: its own stem, or a neutral ``T03`` if the name identifies."""
+        if source_name not in self.documents:
+            neutral = f"T{self._next_number(self.documents.values(), 'T'):02d}"
+            self.documents[source_name] = neutral if identifying else Path(source_name).stem
+        return self.documents[source_name]
+
+    @staticmethod
+    def _next_number(values, label: str) -> int:
+        pattern = re.compile(rf"^{re.escape(label)}\s?(\d+)$")
+        numbers = [int(match.group(1)) for value in values if (match := pattern.match(value))]
+        return max(numbers, default=0) + 1
+
+
+def _organisation_type(original: str, register: Register) -> str:
+    folded = normalise(original)
+    for organisation, kind in register.organisations.items():
+        if kind and normalise(organisation) in folded:
+            return kind
+    return ""

@@ -1,0 +1,96 @@
+"""Corpus-wide propagation and overlap resolution: pure functions over detections.
+
+Presidio analyses one text at a time. A name the model found in one interview is just as
+identifying where the model missed it, so every detected person (and organisation and place)
+is looked for again in every turn of every transcript, and so is each capitalised part of a
+person's name of three letters or more: the surname or first name said alone.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Iterable, Sequence
+
+from presidio_analyzer import PatternRecognizer
+
+from .analyse import Detection
+from .recognizers import DETECTOR_PRIORITY, NER_ENTITIES, PERSON, PROPAGATION
+
+HONORIFICS = frozenset("""
+mr mrs ms miss mx dr doctor sir dame lord lady professor prof rev reverend father sister nurse
+detective inspector sergeant constable chief superintendent officer councillor cllr judge the and
+""".split())
+_NAME_PART = re.compile(r"^[A-ZÀ-Þ][\w'’-]{2,}$")
+_POSSESSIVE = re.compile(r"['’]s?$")
+_LOWER_WORD = re.compile(r"(?<![\w'’-])[a-z][a-z'’-]+")
+
+
+def name_parts(name: str, common_words: frozenset[str] = frozenset()) -> list[str]:
+    """Capitalised parts of three letters or more that can stand for the person alone.
+
+    Honorifics, acronyms ("MARAC") and words the corpus also uses in lower case ("law",
+    "lane", "women": signs of an NER slip on "Clare's Law" or "Women's Aid") are left out.
+    """
+    parts = []
+    for token in name.split():
+        token = _POSSESSIVE.sub("", token.strip(".,;:()\"“”"))
+        folded = token.casefold()
+        if _NAME_PART.match(token) and not token.isupper() and folded not in HONORIFICS | common_words:
+            parts.append(token)
+    return parts
+
+
+def lower_case_words(texts: Iterable[str]) -> frozenset[str]:
+    """Every word the corpus writes in lower case somewhere."""
+    return frozenset(word for text in texts for word in _LOWER_WORD.findall(text))
+
+
+def propagation_terms(found: Iterable[tuple[str, str]], common_words: frozenset[str],
+                      is_generic: Callable[[str], bool]) -> dict[str, dict[str, str]]:
+    """``{entity_type: {term: full string it came from}}`` for every detected string and name part."""
+    terms: dict[str, dict[str, str]] = {entity: {} for entity in NER_ENTITIES}
+    for entity_type, text in found:
+        text = _POSSESSIVE.sub("", text.strip())
+        if entity_type not in terms or len(text) < 3 or is_generic(text):
+            continue
+        if " " in text or text.casefold() not in common_words:  # one common word: an NER slip
+            terms[entity_type].setdefault(text, text)
+        if entity_type == PERSON:
+            for part in name_parts(text, common_words):
+                if not is_generic(part):
+                    terms[PERSON].setdefault(part, text)
+    return terms
+
+
+def propagation_recognizers(terms: dict[str, dict[str, str]]) -> list[PatternRecognizer]:
+    """Case-sensitive whole-word deny lists: "Rob" the name, not "rob" the verb."""
+    return [
+        PatternRecognizer(supported_entity=entity, name=PROPAGATION, global_regex_flags=re.MULTILINE,
+                          deny_list=sorted(found, key=lambda t: (-len(t), t)))
+        for entity, found in sorted(terms.items()) if found
+    ]
+
+
+def propagate(text: str, recognizers: Sequence[PatternRecognizer]) -> list[Detection]:
+    return [
+        Detection(result.start, result.end, result.entity_type, PROPAGATION, round(float(result.score), 4))
+        for recognizer in recognizers
+        for result in recognizer.analyze(text, [recognizer.supported_entities[0]])
+    ]
+
+
+def resolve_overlaps(detections: Iterable[Detection]) -> list[Detection]:
+    """Keep non-overlapping spans: register finds first, then longest, then trusted detector, score.
+
+    The register is ground truth, so "Dr Anjali Mistry" mis-tagged as an organisation still
+    becomes the person's pseudonym. Among the rest, longest-first leaves fewest characters
+    exposed; any part of a lost span that names someone is caught again by propagation.
+    """
+    ranked = sorted(set(detections), key=lambda d: (d.detector != "register", -(d.end - d.start),
+                                                    DETECTOR_PRIORITY.get(d.detector, 9), -d.score, d.start,
+                                                    d.entity_type))
+    kept: list[Detection] = []
+    for detection in ranked:
+        if detection.end > detection.start and all(detection.end <= k.start or detection.start >= k.end for k in kept):
+            kept.append(detection)
+    return sorted(kept, key=lambda d: d.start)

@@ -1,0 +1,191 @@
+"""Presidio recognizers for UK interview transcripts.
+
+Each detector is a small Presidio recognizer plugged into the analyzer, so Presidio's own
+engine runs them, batches them and boosts them with context. Their names say which detector
+fired; ``DETECTOR_OF`` maps a recognizer name to the review log's ``detector`` column.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Iterable, Sequence
+
+from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
+from presidio_analyzer.predefined_recognizers import (
+    EmailRecognizer,
+    SpacyRecognizer,
+    NhsRecognizer,
+    UkNinoRecognizer,
+    UkPostcodeRecognizer,
+    UrlRecognizer,
+)
+
+from ..register import Register, normalise
+
+PERSON, ORGANIZATION, LOCATION, ROLE = "PERSON", "ORGANIZATION", "LOCATION", "ROLE"
+PHONE, DATE_OF_BIRTH = "PHONE_NUMBER", "DATE_OF_BIRTH"
+NER_ENTITIES = (PERSON, ORGANIZATION, LOCATION)
+ENTITY_TYPES = (*NER_ENTITIES, ROLE, PHONE, DATE_OF_BIRTH, "EMAIL_ADDRESS", "URL", "UK_POSTCODE", "UK_NHS", "UK_NINO")
+SPACY_LABELS = {"PERSON": PERSON, "PER": PERSON, "ORG": ORGANIZATION, "GPE": LOCATION, "LOC": LOCATION,
+                "FAC": LOCATION}
+
+REGISTER_PEOPLE, REGISTER_ORGANISATIONS, ROLES = "register_people", "register_organisations", "role_lexicon"
+PROPAGATION = "propagation"
+DETECTOR_OF = {REGISTER_PEOPLE: "register", REGISTER_ORGANISATIONS: "register", ROLES: "role",
+               SpacyRecognizer.__name__: "ner", PROPAGATION: "propagation"}
+DETECTOR_PRIORITY = {"register": 0, "pattern": 1, "role": 2, "ner": 3, "propagation": 4}
+
+
+def detector_of(recognizer_name: str) -> str:
+    return DETECTOR_OF.get(recognizer_name, "pattern")
+
+
+class OfflineEmailRecognizer(EmailRecognizer):
+    """Presidio's email recognizer, validated against tldextract's bundled suffix list.
+
+    The stock recognizer calls ``tldextract.extract``, which fetches the public suffix list
+    over the network on first use. qualcode never touches the network.
+    """
+
+    def validate_result(self, pattern_text: str) -> bool:
+        return offline_tld_extractor()(pattern_text).fqdn != ""
+
+
+@cache
+def offline_tld_extractor():
+    import tldextract
+
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+class UkPhoneRecognizer(PatternRecognizer):
+    """UK phone numbers: mobiles (07…), +44 and geographic numbers (01…, 02…, 03…, 08…)."""
+
+    PATTERNS = [
+        Pattern("UK phone (international)", r"(?<![\w+])\+44\s?\(?0?\)?\s?\d{2,4}(?:[\s-]?\d{3,4}){2}(?!\w)", 0.7),
+        Pattern("UK phone (national)", r"(?<![\w+])\(?0[1-37-8]\d{1,3}\)?(?:[\s-]?\d{3,4}){2}(?!\w)", 0.6),
+    ]
+    CONTEXT = ["phone", "mobile", "number", "call", "ring", "tel", "telephone", "landline"]
+
+    def __init__(self):
+        super().__init__(supported_entity=PHONE, patterns=self.PATTERNS, context=self.CONTEXT,
+                         name="UkPhoneRecognizer")
+
+
+_DATE = (r"(?:\d{1,2}(?:st|nd|rd|th)?(?:\s+of)?\s+[A-Z][a-z]{2,8}\.?,?\s+\d{4}"
+         r"|[A-Z][a-z]{2,8}\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}"
+         r"|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4})")
+
+
+class DateOfBirthRecognizer(PatternRecognizer):
+    """A date said to be someone's birth date. Other dates are not identifying and stay."""
+
+    PATTERNS = [Pattern("date of birth", rf"(?i:(?<=\b(?:born(?:\s+on)?|date\s+of\s+birth|d\.?o\.?b\.?)[:\s]{{1,3}})){_DATE}", 0.85)]
+
+    def __init__(self):
+        super().__init__(supported_entity=DATE_OF_BIRTH, patterns=self.PATTERNS, name="DateOfBirthRecognizer",
+                         global_regex_flags=0)
+
+
+@dataclass(frozen=True)
+class RoleLexicon:
+    """Job titles (lower case) and the generic descriptor each becomes."""
+
+    descriptors: dict[str, str]
+    of_phrase: frozenset[str] = frozenset()
+
+    def descriptor(self, title_text: str) -> str:
+        """The descriptor of the longest known title that ``title_text`` starts with."""
+        folded = normalise(title_text)
+        for title in sorted(self.descriptors, key=len, reverse=True):
+            if folded == title or folded.startswith(title + " "):
+                return self.descriptors[title]
+        return "role"
+
+    def with_register(self, register: Register) -> "RoleLexicon":
+        extra = {normalise(role): descriptor for role, descriptor in register.roles.items()}
+        return RoleLexicon({**self.descriptors, **extra}, self.of_phrase)
+
+    def regex(self) -> str:
+        """One alternation over all titles, longest first; some swallow a following "of <field>"."""
+        of_tail = r"(?:\s+of\s+(?:the\s+)?[\w'’-]+(?:\s+(?:and\s+)?[\w'’-]+){0,2})?"
+        alternatives = [
+            _escape_title(title) + (of_tail if title in self.of_phrase else "")
+            for title in sorted(self.descriptors, key=len, reverse=True)
+        ]
+        return r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w-])"
+
+
+def _escape_title(title: str) -> str:
+    return r"\s+".join(re.escape(word) for word in title.split())
+
+
+@cache
+def shipped_role_lexicon() -> RoleLexicon:
+    text = resources.files("qualcode.data").joinpath("roles.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(text.splitlines()))
+    return RoleLexicon(
+        {normalise(row["title"]): row["descriptor"].strip() for row in rows if row["title"].strip()},
+        frozenset(normalise(row["title"]) for row in rows if (row.get("of_phrase") or "").strip() == "yes"),
+    )
+
+
+class GenericBodies:
+    """Public bodies, processes and laws that identify no one ("the CPS", "Clare's Law", "MARAC").
+
+    NER tags them, and a detection inside one ("Clare" in "Clare's Law") would otherwise be
+    replaced and then propagated across the corpus. Register detections always win: a team that
+    lists a body in its register wants it replaced.
+    """
+
+    def __init__(self, bodies: Iterable[str], register: Register):
+        registered = {normalise(name) for name in (*register.all_names, *register.organisations)}
+        kept = sorted({b for b in bodies if normalise(b) not in registered}, key=lambda b: (-len(b), b))
+        alternation = "|".join(_escape_title(body) for body in kept) or r"(?!x)x"
+        self._inside = re.compile(rf"(?<!\w)(?:the\s+)?(?:{alternation})(?!\w)", re.IGNORECASE)
+        self._whole = re.compile(rf"(?:the\s+)?(?:{alternation})(?:['’]s?)?", re.IGNORECASE)
+
+    def is_generic(self, text: str) -> bool:
+        return self._whole.fullmatch(text.strip()) is not None
+
+    def drop_inside(self, text: str, detections: Sequence) -> list:
+        """Detections not lying within a generic phrase of ``text`` (register finds always stay)."""
+        spans = [match.span() for match in self._inside.finditer(text)]
+        return [d for d in detections
+                if d.detector == "register" or not any(start <= d.start and d.end <= end for start, end in spans)]
+
+
+@cache
+def shipped_generic_bodies() -> tuple[str, ...]:
+    text = resources.files("qualcode.data").joinpath("generic_bodies.txt").read_text(encoding="utf-8")
+    return tuple(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def deny_list(terms: Iterable[str], entity: str, name: str) -> PatternRecognizer | None:
+    """A case-insensitive, whole-word deny-list recognizer; longest terms first so they win."""
+    unique = sorted({term.strip() for term in terms if term.strip()}, key=lambda t: (-len(t), t))
+    if not unique:
+        return None
+    return PatternRecognizer(supported_entity=entity, deny_list=unique, name=name)
+
+
+def build_recognizers(register: Register, lexicon: RoleLexicon) -> list[EntityRecognizer]:
+    """Every recognizer a pseudonymisation run uses: register, NER, contacts, UK ids, roles."""
+    recognizers: list[EntityRecognizer | None] = [
+        deny_list(register.all_names, PERSON, REGISTER_PEOPLE),
+        deny_list(register.organisations, ORGANIZATION, REGISTER_ORGANISATIONS),
+        PatternRecognizer(supported_entity=ROLE, name=ROLES, patterns=[Pattern("role", lexicon.regex(), 0.8)]),
+        SpacyRecognizer(supported_entities=list(NER_ENTITIES)),
+        OfflineEmailRecognizer(),
+        UrlRecognizer(),
+        UkPhoneRecognizer(),
+        UkPostcodeRecognizer(),
+        NhsRecognizer(),
+        UkNinoRecognizer(),
+        DateOfBirthRecognizer(),
+    ]
+    return [recognizer for recognizer in recognizers if recognizer is not None]

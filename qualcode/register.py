@@ -1,0 +1,125 @@
+"""The participant register: who may be named in the transcripts, and how to generalise them.
+
+A CSV (``participants.csv`` by default) with a required ``name`` column and optional
+``aliases`` (``;``-separated first names, surnames, nicknames, misspellings), ``role``,
+``organisation``, ``role_descriptor``, ``organisation_type``, ``pseudonym`` and
+``speaker_label``. People who are only mentioned (colleagues, managers) belong here too.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import QualcodeError
+
+COLUMNS = ("name", "aliases", "role", "organisation", "role_descriptor", "organisation_type", "pseudonym",
+           "speaker_label")
+_SPACES = re.compile(r"\s+")
+_POSSESSIVE = re.compile(r"['’]s?$")
+
+
+def normalise(text: str) -> str:
+    """The form originals are compared and keyed in: case-folded, spaces collapsed, no possessive."""
+    return _POSSESSIVE.sub("", _SPACES.sub(" ", text.strip()).casefold()).strip()
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    aliases: tuple[str, ...] = ()
+    role: str = ""
+    organisation: str = ""
+    role_descriptor: str = ""
+    organisation_type: str = ""
+    pseudonym: str = ""
+    speaker_label: str = ""
+    row: int = 0
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every way the person may be written in a transcript (not the speaker label)."""
+        return (self.name, *self.aliases)
+
+
+@dataclass(frozen=True)
+class Register:
+    people: tuple[Person, ...] = ()
+    path: Path | None = None
+
+    def find(self, text: str) -> Person | None:
+        """The person whose name, alias or speaker label is ``text`` (any case), if any."""
+        wanted = normalise(text)
+        for person in self.people:
+            if wanted in {normalise(form) for form in (*person.names, person.speaker_label) if form}:
+                return person
+        return None
+
+    def mentioned_in(self, text: str) -> Person | None:
+        """The person with the longest name or alias occurring as whole words in ``text``."""
+        best, best_length = None, 0
+        folded = text.casefold()
+        for person in self.people:
+            for form in person.names:
+                if len(form) > best_length and re.search(rf"(?<!\w){re.escape(form.casefold())}(?!\w)", folded):
+                    best, best_length = person, len(form)
+        return best
+
+    @property
+    def all_names(self) -> tuple[str, ...]:
+        return tuple(name for person in self.people for name in person.names)
+
+    @property
+    def organisations(self) -> dict[str, str]:
+        """``{organisation: organisation_type}`` for organisations named in the register."""
+        return {p.organisation: p.organisation_type for p in self.people if p.organisation}
+
+    @property
+    def roles(self) -> dict[str, str]:
+        """``{role as said: role_descriptor}`` from the register's own job titles."""
+        return {p.role: p.role_descriptor for p in self.people if p.role and p.role_descriptor}
+
+
+def _decode(data: bytes, path: Path) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        row = data[: error.start].count(b"\n") + 1
+        raise QualcodeError("unreadable encoding: save the register as UTF-8", path, row) from None
+
+
+def parse_register(text: str, path: Path) -> Register:
+    """Parse register CSV text; row numbers in errors count the header as row 1."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    fields = [(field or "").strip().casefold() for field in (reader.fieldnames or [])]
+    if "name" not in fields:
+        raise QualcodeError("the register has no 'name' column", path, 1)
+    reader.fieldnames = fields
+    people, seen = [], {}
+    for row_number, row in enumerate(reader, start=2):
+        values = {column: (row.get(column) or "").strip() for column in COLUMNS}
+        if not values["name"]:
+            if any(values.values()):
+                raise QualcodeError("empty name", path, row_number)
+            continue
+        key = normalise(values["name"])
+        if key in seen:
+            raise QualcodeError(f"duplicate name (first listed on row {seen[key]})", path, row_number)
+        seen[key] = row_number
+        aliases = tuple(alias.strip() for alias in values.pop("aliases").split(";") if alias.strip())
+        people.append(Person(aliases=aliases, row=row_number, **values))
+    return Register(tuple(people), path)
+
+
+def load_register(path: Path) -> Register:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise QualcodeError("register not found", path) from None
+    except OSError as error:
+        raise QualcodeError(f"cannot read register ({error.strerror})", path) from None
+    return parse_register(_decode(data, path), path)
