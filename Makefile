@@ -12,9 +12,12 @@ OUT ?= outputs
 SECURE ?= secure
 CODEBOOK ?= codebook/codebook.yaml
 PSEUDONYMISED := $(OUT)/pseudonymised
+CASES := $(PSEUDONYMISED)/cases.csv
 CODED := $(OUT)/coded_segments.xlsx
+REVIEWED ?= $(SOURCE)/reviewed/coded_segments_reviewed.xlsx
+CI_CLAIMS ?= ../shared/datasets/ci_claims_two_coders
 
-.PHONY: run test pseudonymise bench clean
+.PHONY: run test pseudonymise code matrices report qdpx qdc agreement agreement-ci bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,10 +25,33 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: pseudonymise
+run: pseudonymise code matrices report qdpx qdc
 
 pseudonymise: $(STAMP)
 	$(QUALCODE) pseudonymise $(SOURCE) --out $(PSEUDONYMISED) --key $(SECURE)/key.json
+
+code: $(STAMP)
+	$(QUALCODE) code $(PSEUDONYMISED) --codebook $(CODEBOOK) --out $(OUT)
+
+matrices: $(STAMP)
+	$(QUALCODE) matrices $(CODED) --out $(OUT) --cases $(CASES) --codebook $(CODEBOOK)
+
+report: $(STAMP)
+	$(QUALCODE) report $(CODED) --out $(OUT) --codebook $(CODEBOOK)
+
+qdpx: $(STAMP)
+	$(QUALCODE) export-qdpx $(CODED) --transcripts $(PSEUDONYMISED) --codebook $(CODEBOOK) --out $(OUT)/project.qdpx
+
+qdc: $(STAMP)
+	$(QUALCODE) export-qdc --codebook $(CODEBOOK) --out $(OUT)/codebook.qdc
+
+# automatic codes against an analyst's review_codes in the same file
+agreement: $(STAMP)
+	$(QUALCODE) agreement $(REVIEWED) $(REVIEWED) --out $(OUT)/review
+
+# the human baseline on the real two-coder data set
+agreement-ci: $(STAMP)
+	$(QUALCODE) agreement $(CI_CLAIMS)/annotator_1.csv $(CI_CLAIMS)/annotator_2.csv --out $(OUT)/agreement_ci
 
 test: $(STAMP)
 	$(PY) -m pytest

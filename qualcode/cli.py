@@ -164,5 +164,57 @@ def codebook_import(file, out):
     click.echo(f"wrote {out}: {len(codebook.codes)} code(s) imported from {file}", err=True)
 
 
+DEFAULT_CODEBOOK = Path("codebook") / "codebook.yaml"
+
+
+@main.command(name="matrices")
+@click.argument("coded", type=EXISTING_PATH)
+@click.option("--out", type=EXISTING_PATH, default=OUTPUTS, show_default=True,
+              help="Folder for matrices.xlsx and the matrices/ CSVs.")
+@click.option("--cases", type=EXISTING_PATH,
+              help="Case attributes CSV joined by pseudonym, e.g. outputs/pseudonymised/cases.csv [default: none].")
+@click.option("--codebook", "codebook_path", type=EXISTING_PATH, default=DEFAULT_CODEBOOK, show_default=True,
+              help="The codebook YAML.")
+def matrices_command(coded, out, cases, codebook_path):
+    """Count codes per case, document, case attribute and code pair; build the Framework matrix."""
+    from .codebook import load_codebook
+    from .export.matrices import run_matrices
+
+    path = run_matrices(Path(coded), Path(out), load_codebook(codebook_path), cases)
+    click.echo(f"wrote {path} and its tables as CSVs in {path.with_suffix('')}", err=True)
+
+
+@main.command(name="report")
+@click.argument("coded", type=EXISTING_PATH)
+@click.option("--out", type=EXISTING_PATH, default=OUTPUTS, show_default=True, help="Folder for report.html.")
+@click.option("--codebook", "codebook_path", type=EXISTING_PATH, default=DEFAULT_CODEBOOK, show_default=True,
+              help="The codebook YAML.")
+def report_command(coded, out, codebook_path):
+    """Write a self-contained HTML report: code frequencies, heat maps, definitions and example quotes."""
+    from .codebook import load_codebook
+    from .export.report import run_report
+
+    click.echo(f"wrote {run_report(Path(coded), Path(out), load_codebook(codebook_path))}", err=True)
+
+
+@main.command("code")
+@click.argument("source", type=EXISTING_PATH)
+@click.option("--codebook", "codebook_path", type=EXISTING_PATH, default=Path("codebook/codebook.yaml"),
+              show_default=True, help="The codebook YAML.")
+@click.option("--out", type=EXISTING_PATH, default=OUTPUTS, show_default=True,
+              help="Folder for coded_segments.csv and .xlsx.")
+@click.option("--unit", type=click.Choice(["turn", "sentence", "paragraph"]), help="Coding unit [default: the codebook's].")
+@click.option("--threshold", type=click.FloatRange(0, 1), help="Score a code needs [default: the codebook's].")
+@click.option("--code-interviewer", is_flag=True, help="Code interviewer turns too.")
+@settings_option
+def code_command(source, codebook_path, out, unit, threshold, code_interviewer, model, quiet):
+    """Code the transcripts (or a .csv/.xlsx table with a text column) in SOURCE against the codebook."""
+    from .code import run_code
+
+    summary = run_code(Path(source), Path(codebook_path), Path(out), unit, threshold, code_interviewer,
+                       Settings(model=model, quiet=quiet))
+    click.echo(summary, err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -79,8 +79,12 @@ class Register:
 
     @property
     def roles(self) -> dict[str, str]:
-        """``{role as said: role_descriptor}`` from the register's own job titles."""
-        return {p.role: p.role_descriptor for p in self.people if p.role and p.role_descriptor}
+        """``{role as said: role_descriptor}`` from the register's own job titles; first row wins."""
+        roles: dict[str, str] = {}
+        for person in self.people:
+            if person.role and person.role_descriptor:
+                roles.setdefault(person.role, person.role_descriptor)
+        return roles
 
 
 def _decode(data: bytes, path: Path) -> str:

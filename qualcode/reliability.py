@@ -20,21 +20,18 @@ Conventions, chosen so numbers match the reference libraries a reviewer would ch
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Hashable, Sequence
-from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 from .coded import (CODED_SHEET, CODES_COLUMN, NO_CODE, RESERVED_COLUMNS, final_codes, is_blank,
                     join_codes, read_table, split_codes)
 from .errors import QualcodeError
-from .fsutil import write_bytes
+from .export.xlsx import MAX_COLUMN_WIDTH, save_workbook
 
 NAN = float("nan")
 UNITS = ("segment", "document")
@@ -42,8 +39,6 @@ ID_COLUMNS = ("segment_id", "id")
 DOCUMENT_COLUMN = "document"
 REVIEW_COLUMN = "review_codes"
 WORKBOOK_NAME = "agreement.xlsx"
-FIXED_TIME = datetime(2000, 1, 1)  # workbook metadata and zip entries: same input, same bytes
-MAX_COLUMN_WIDTH = 70
 MAX_LISTED_IDS = 10
 
 
@@ -252,7 +247,8 @@ def read_records(path: Path):
     import pandas as pd
 
     grid = read_grid(path)
-    header_index = next((index for index, row in enumerate(grid) if find_id_column([str(c).strip() for c in row])), None)
+    header_index = next((index for index, row in enumerate(grid)
+                         if find_id_column([str(cell).strip() for cell in row])), None)
     if header_index is None:
         raise QualcodeError("no id column: expected a header with segment_id, id or a column ending in 'ID'", path)
     header = [str(cell).strip() or f"Unnamed: {position}" for position, cell in enumerate(grid[header_index])]
@@ -539,24 +535,6 @@ def fill_sheet(sheet, columns: Sequence[tuple[str, str]], rows: Sequence[tuple],
         sheet.column_dimensions[get_column_letter(index + 1)].width = min(max(map(len, texts)) + 2, MAX_COLUMN_WIDTH)
 
 
-def xlsx_bytes(book) -> bytes:
-    """Save a workbook with fixed timestamps, so the same report always gives the same bytes.
-
-    openpyxl's own ``save`` stamps the current time into the metadata and every zip entry.
-    """
-    from openpyxl.writer.excel import ExcelWriter
-
-    book.properties.created = book.properties.modified = FIXED_TIME
-    raw = io.BytesIO()
-    ExcelWriter(book, ZipFile(raw, "w", ZIP_DEFLATED)).save()
-    packed = io.BytesIO()
-    with ZipFile(raw) as source, ZipFile(packed, "w", ZIP_DEFLATED) as target:
-        for entry in source.infolist():
-            target.writestr(ZipInfo(entry.filename, FIXED_TIME.timetuple()[:6]), source.read(entry),
-                            compress_type=ZIP_DEFLATED)
-    return packed.getvalue()
-
-
 def write_agreement_xlsx(comparison: Comparison, path: Path) -> Path:
     """Write ``summary``, ``disagreements`` and ``unmatched`` sheets, atomically."""
     from openpyxl import Workbook
@@ -570,8 +548,7 @@ def write_agreement_xlsx(comparison: Comparison, path: Path) -> Path:
     fill_sheet(book.create_sheet("disagreements"), disagreement_columns(comparison.items),
                disagreement_rows(comparison))
     fill_sheet(book.create_sheet("unmatched"), UNMATCHED_COLUMNS, unmatched_rows(comparison.unmatched))
-    write_bytes(Path(path), xlsx_bytes(book))
-    return Path(path)
+    return save_workbook(book, path)
 
 
 def run_agreement(path_a: Path, path_b: Path, unit: str = "segment", out_dir: Path = Path("outputs"),

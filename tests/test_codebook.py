@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from conftest import DEFAULT_CODEBOOK
 from qualcode.cli import main
@@ -624,6 +626,21 @@ def test_dump_format(tmp_path):
     assert without_lines(load_codebook(path)) == without_lines(replace(codebook, path=path))
 
 
+# PyYAML itself cannot round-trip the Unicode line breaks NEL, LS and PS in quoted scalars.
+PROSE = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x85\u2028\u2029"), min_size=1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(definition=PROSE, keyword=PROSE, name=PROSE)
+def test_any_text_round_trips(tmp_path_factory, definition, keyword, name):
+    assume(definition.strip() and keyword.strip())
+    codebook = Codebook(name=name, version="1", description="", unit="turn", codes=(
+        Code(id="a", name=name, definition=definition, keywords=(keyword,), color=PALETTE[0]),))
+    path = tmp_path_factory.mktemp("round") / "codebook.yaml"
+    write_codebook(codebook, path)
+    assert without_lines(load_codebook(path)) == codebook
+
+
 # --- the shipped codebook --------------------------------------------------------------------
 
 
@@ -632,3 +649,10 @@ def test_default_codebook_has_no_errors():
     report = check_codebook(DEFAULT_CODEBOOK)
     assert report.errors == [], [problem.format(DEFAULT_CODEBOOK) for problem in report.errors]
     assert report.codebook is not None
+
+
+@pytest.mark.skipif(not DEFAULT_CODEBOOK.exists(), reason="no default codebook yet")
+def test_default_codebook_round_trips(tmp_path):
+    codebook = load_codebook(DEFAULT_CODEBOOK)
+    write_codebook(codebook, tmp_path / "codebook.yaml")
+    assert without_lines(load_codebook(tmp_path / "codebook.yaml")) == without_lines(codebook)

@@ -169,7 +169,8 @@ def test_annotation_sheet_header_is_found_below_title_rows(tmp_path):
     ])
     table = load_coder_table(sheet)
     assert table.name == "sheet.csv [Your Code]"
-    assert [(row.id, row.codes, row.text) for row in table.rows] == [("i1", ("x",), "some text"), ("i2", ("y",), "more")]
+    rows = [(row.id, row.codes, row.text) for row in table.rows]
+    assert rows == [("i1", ("x",), "some text"), ("i2", ("y",), "more")]
 
 
 def test_xlsx_coded_file_reads_like_csv(tmp_path):
@@ -216,7 +217,8 @@ def test_workbook_has_three_sheets_with_frozen_headers(tmp_path):
     assert summary[1][:6] == ("x", 2, 2, 0, 0, 0) and summary[1][8] == "n/a"
     assert summary[3][0] == "overall (pooled)"
     disagreements = list(book["disagreements"].iter_rows(values_only=True))
-    assert disagreements == [("code", "id", "document", "text", "A codes", "B codes"), ("y", "s2", "d1", "=1+1", "x;y", "x")]
+    assert disagreements == [("code", "id", "document", "text", "A codes", "B codes"),
+                             ("y", "s2", "d1", "=1+1", "x;y", "x")]
     assert list(book["unmatched"].iter_rows(values_only=True))[1] == ("s9", 1, 0, "only in A")
     assert book["disagreements"].column_dimensions["A"].width >= len("code")
 

@@ -117,6 +117,13 @@ def attribute_value(case_attributes: Mapping[str, Mapping[str, str]], case: str,
     return case_attributes.get(case.strip("[]"), {}).get(name) or NOT_RECORDED
 
 
+def attribute_table(members: pd.DataFrame, cases: pd.Series, case_attributes: Mapping[str, Mapping[str, str]],
+                    name: str) -> pd.DataFrame:
+    """Segments per value of one case attribute and code; cases without the value are counted too."""
+    values = cases.map({case: attribute_value(case_attributes, case, name) for case in cases.unique()})
+    return count_by(members, values, name)
+
+
 def summary_table(codebook: Codebook, members: pd.DataFrame, by_case: pd.DataFrame,
                   by_document: pd.DataFrame) -> pd.DataFrame:
     """Per code: where it occurs, as segments, cases and documents, and the share of all cases."""
@@ -212,10 +219,7 @@ def build_matrices(table: pd.DataFrame, codes_per_row: Sequence[Sequence[str]], 
     by_case = count_by(members, labels["case"], "case")
     by_document = count_by(members, labels["document"], "document")
     attributes = case_attributes or {}
-    by_attribute = {
-        name: count_by(members, labels["case"].map(lambda case, name=name: attribute_value(attributes, case, name)), name)
-        for name in attribute_names(attributes)
-    }
+    by_attribute = {name: attribute_table(members, labels["case"], attributes, name) for name in attribute_names(attributes)}
     cooccurrence = cooccurrence_table(members)
     quotes = quotes_table(labels, members, list(by_case.index))
     return Matrices(

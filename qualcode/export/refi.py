@@ -52,6 +52,23 @@ def guid(key: str) -> str:
     return str(uuid.uuid5(GUID_NAMESPACE, key)).upper()
 
 
+# Objects that are referenced from elsewhere in the project: one key format each, so refs match.
+def _code_guid(code_id: str) -> str:
+    return guid(f"code:{code_id}")
+
+
+def _source_guid(document: str) -> str:
+    return guid(f"source:{document}")
+
+
+def _user_guid(user: str) -> str:
+    return guid(f"user:{user}")
+
+
+def _variable_guid(name: str) -> str:
+    return guid(f"variable:{name}")
+
+
 # --- code descriptions -----------------------------------------------------------------------
 
 
@@ -104,7 +121,7 @@ def _xml_bytes(root: ET.Element) -> bytes:
 def _add_codes(parent: ET.Element, codebook: Codebook, parent_id: str | None = None) -> None:
     """Nest every code under its parent's element: that nesting is REFI-QDA's hierarchy."""
     for code in codebook.children(parent_id):
-        element = _child(parent, "Code", guid=guid(f"code:{code.id}"), name=code.name, isCodable="true",
+        element = _child(parent, "Code", guid=_code_guid(code.id), name=code.name, isCodable="true",
                          color=code.color)
         _child(element, "Description", describe(code))
         _add_codes(element, codebook, code.id)
@@ -190,7 +207,7 @@ def _read_sources(rows: list[_Row], transcripts_dir: Path) -> dict[str, str]:
             texts[row.document] = read_text(path)[0]
         if not 0 <= row.start <= row.end or texts[row.document][row.start:row.end] != row.text:
             raise QualcodeError(f"segment {row.segment_id}: its offsets {row.start}-{row.end} do not slice its "
-                                "text out of this transcript; is --transcripts the folder it was coded from?", path)
+                                "text out of this transcript: is this the pseudonymised transcript it was coded from?", path)
     return texts
 
 
@@ -236,7 +253,8 @@ def export_qdpx(coded_path: Path, transcripts_dir: Path, codebook: Codebook, out
     attributes = read_case_attributes(Path(cases_path)) if cases_path is not None else {}
     project = _project(codebook, texts, rows, participants, attributes)
     entries = [(PROJECT_ENTRY, _xml_bytes(project))]
-    entries += [(f"sources/{guid(f'source:{document}')}.txt", text.encode("utf-8")) for document, text in texts.items()]
+    entries += [(f"sources/{_source_guid(document)}.txt", text.encode("utf-8"))
+                for document, text in texts.items()]
     write_bytes(Path(out_path), _zip(entries))
     coded = [row for row in rows if row.codes]
     return QdpxSummary(Path(out_path), len(texts), len(codebook.codes), len(coded),
@@ -247,10 +265,10 @@ def _project(codebook: Codebook, texts: dict[str, str], rows: list[_Row], partic
              attributes: dict[str, dict[str, str]]) -> ET.Element:
     """The ``project.qde`` tree, children in the order Project.xsd requires."""
     root = _root("Project", PROJECT_NS, name=codebook.name, origin=ORIGIN,
-                 creatingUserGUID=guid(f"user:{AUTOMATIC_USER}"))
+                 creatingUserGUID=_user_guid(AUTOMATIC_USER))
     users = _child(root, "Users")
     for user in (AUTOMATIC_USER, REVIEW_USER):
-        _child(users, "User", guid=guid(f"user:{user}"), name=user)
+        _child(users, "User", guid=_user_guid(user), name=user)
     _add_codebook(_child(root, "CodeBook"), codebook)
     case_attributes = {speaker: attributes.get(speaker.strip("[]"), {}) for speaker in participants}
     variables = list(dict.fromkeys(name for values in case_attributes.values() for name in values))
@@ -265,7 +283,7 @@ def _project(codebook: Codebook, texts: dict[str, str], rows: list[_Row], partic
 
 def _add_variables(parent: ET.Element, names: list[str]) -> None:
     for name in names:
-        _child(parent, "Variable", guid=guid(f"variable:{name}"), name=name, typeOfVariable="Text")
+        _child(parent, "Variable", guid=_variable_guid(name), name=name, typeOfVariable="Text")
 
 
 def _add_cases(parent: ET.Element, participants: dict[str, list[str]],
@@ -276,30 +294,30 @@ def _add_cases(parent: ET.Element, participants: dict[str, list[str]],
         for name, value in case_attributes[speaker].items():
             if value:
                 variable_value = _child(case, "VariableValue")
-                _child(variable_value, "VariableRef", targetGUID=guid(f"variable:{name}"))
+                _child(variable_value, "VariableRef", targetGUID=_variable_guid(name))
                 _child(variable_value, "TextValue", value)
         for document in documents:
-            _child(case, "SourceRef", targetGUID=guid(f"source:{document}"))
+            _child(case, "SourceRef", targetGUID=_source_guid(document))
 
 
 def _add_sources(parent: ET.Element, texts: dict[str, str], rows: list[_Row]) -> None:
     """One TextSource per transcript, stored in the zip, holding the coded selections."""
     for document in texts:
-        source_guid = guid(f"source:{document}")
+        source_guid = _source_guid(document)
         source = _child(parent, "TextSource", guid=source_guid, name=document,
-                        plainTextPath=f"internal://{source_guid}.txt", creatingUser=guid(f"user:{AUTOMATIC_USER}"))
+                        plainTextPath=f"internal://{source_guid}.txt", creatingUser=_user_guid(AUTOMATIC_USER))
         for row in rows:
             if row.document == document and row.codes:
                 _add_selection(source, row)
 
 
 def _add_selection(source: ET.Element, row: _Row) -> None:
-    user = guid(f"user:{row.user}")
+    user = _user_guid(row.user)
     selection = _child(source, "PlainTextSelection", guid=guid(f"selection:{row.segment_id}"), name=row.segment_id,
                        startPosition=str(row.start), endPosition=str(row.end), creatingUser=user)
     for code_id in row.codes:
         coding = _child(selection, "Coding", guid=guid(f"coding:{row.segment_id}:{code_id}"), creatingUser=user)
-        _child(coding, "CodeRef", targetGUID=guid(f"code:{code_id}"))
+        _child(coding, "CodeRef", targetGUID=_code_guid(code_id))
 
 
 def _zip(entries: list[tuple[str, bytes]]) -> bytes:
@@ -361,6 +379,8 @@ def _read_project_entry(path: Path) -> bytes:
             return archive.read(names[0])
     except FileNotFoundError:
         raise QualcodeError("no such file", path) from None
+    except OSError as error:
+        raise QualcodeError(f"cannot read file ({error.strerror})", path) from None
     except (zipfile.BadZipFile, zlib.error, EOFError):
         raise QualcodeError("not a readable .qdpx: the file is not a zip archive or it is damaged", path) from None
 

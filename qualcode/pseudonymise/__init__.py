@@ -14,9 +14,9 @@ from pathlib import Path
 
 from ..cases import CASE_ATTRIBUTES, CASE_KEY, CASES_FILENAME
 from ..config import Settings
-from ..errors import QualcodeError
 from ..fsutil import refuse_inside, staged_dir, write_secure_text, write_text
-from ..ingest import REGISTER_FILENAME, discover, read_transcript
+from ..ingest import REGISTER_FILENAME, read_corpus
+from ..nlp import check_model_available
 from ..progress import progress_bar
 from ..register import Register, load_register
 from .key import PseudonymKey
@@ -52,15 +52,6 @@ def resolve_register(source: Path, register_path: Path | None) -> tuple[Register
     return Register(), ["no participant register: relying on NER, patterns and propagation alone"]
 
 
-def check_model_available(model: str) -> None:
-    """Fail closed before any work: the model must be installed or a folder, never downloaded."""
-    import spacy.util
-
-    if not (spacy.util.is_package(model) or Path(model).is_dir()):
-        raise QualcodeError(f"cannot load the spaCy model {model!r}: it is not installed and is not a model folder. "
-                            "Install it or pass --model with an installed model; nothing was written")
-
-
 def run_pseudonymise(source: Path, out: Path, register_path: Path | None, key_path: Path,
                      settings: Settings) -> Summary:
     from .analyse import analyse_texts
@@ -68,7 +59,7 @@ def run_pseudonymise(source: Path, out: Path, register_path: Path | None, key_pa
     refuse_inside(key_path, out, "key")
     register, warnings = resolve_register(source, register_path)
     check_model_available(settings.model)
-    transcripts = [read_transcript(path, settings) for path in discover(source)]
+    transcripts = read_corpus(source, settings)
     key = PseudonymKey.load(key_path)
     lexicon = shipped_role_lexicon().with_register(register)
 

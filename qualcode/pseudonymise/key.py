@@ -108,11 +108,11 @@ class PseudonymKey:
         """Map another spelling (a name part found by propagation) to an existing pseudonym."""
         self.entities.setdefault(entity_type, {}).setdefault(normalise(original), value)
 
-    def document_id(self, source_name: str, identifying: bool) -> str:
-        """The output name of a document: its own stem, or a neutral ``T03`` if the name identifies."""
+    def document_id(self, source_name: str, document: str, identifying: bool) -> str:
+        """The output name of a document: its own name, or a neutral ``T03`` if the name identifies."""
         if source_name not in self.documents:
             neutral = f"T{self._next_number(self.documents.values(), 'T'):02d}"
-            self.documents[source_name] = neutral if identifying else Path(source_name).stem
+            self.documents[source_name] = neutral if identifying else document
         return self.documents[source_name]
 
     @staticmethod

@@ -79,6 +79,22 @@ def propagate(text: str, recognizers: Sequence[PatternRecognizer]) -> list[Detec
     ]
 
 
+def widen_register_people(detections: Sequence[Detection]) -> list[Detection]:
+    """A register name inside a longer NER person ("Derek McAuley" around "McAuley") takes it all.
+
+    The register knows who it is; the model knows where the name starts and ends.
+    """
+    people = [d for d in detections if d.entity_type == PERSON and d.detector == "ner"]
+    widened = []
+    for d in detections:
+        if d.detector == "register" and d.entity_type == PERSON:
+            outer = max((n for n in people if n.start <= d.start and d.end <= n.end),
+                        key=lambda n: n.end - n.start, default=d)
+            d = Detection(outer.start, outer.end, PERSON, d.detector, d.score)
+        widened.append(d)
+    return widened
+
+
 def resolve_overlaps(detections: Iterable[Detection]) -> list[Detection]:
     """Keep non-overlapping spans: register finds first, then longest, then trusted detector, score.
 
@@ -86,7 +102,7 @@ def resolve_overlaps(detections: Iterable[Detection]) -> list[Detection]:
     becomes the person's pseudonym. Among the rest, longest-first leaves fewest characters
     exposed; any part of a lost span that names someone is caught again by propagation.
     """
-    ranked = sorted(set(detections), key=lambda d: (d.detector != "register", -(d.end - d.start),
+    ranked = sorted(set(widen_register_people(list(detections))), key=lambda d: (d.detector != "register", -(d.end - d.start),
                                                     DETECTOR_PRIORITY.get(d.detector, 9), -d.score, d.start,
                                                     d.entity_type))
     kept: list[Detection] = []

@@ -107,8 +107,10 @@ class RoleLexicon:
         return "role"
 
     def with_register(self, register: Register) -> "RoleLexicon":
+        """Add the register's own job titles. A title the lexicon knows keeps its descriptor: one
+        title has one generalisation, whichever person's row it came from."""
         extra = {normalise(role): descriptor for role, descriptor in register.roles.items()}
-        return RoleLexicon({**self.descriptors, **extra}, self.of_phrase)
+        return RoleLexicon({**extra, **self.descriptors}, self.of_phrase)
 
     def regex(self) -> str:
         """One alternation over all titles, longest first; some swallow a following "of <field>"."""

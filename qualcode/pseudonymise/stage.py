@@ -50,6 +50,15 @@ class StagePlan:
     log: list[LogRow]
 
 
+def source_label(transcript: Transcript) -> str:
+    """How the review log and the key name a document: its file, plus the group for tables."""
+    if transcript.source is None:
+        return transcript.document
+    if transcript.document == transcript.source.stem:
+        return transcript.source.name
+    return f"{transcript.source.name}#{transcript.document}"
+
+
 def keeps_label(label: str, is_interviewer: bool) -> bool:
     """Interviewer labels, ``P3``-style codes and the unknown speaker identify no one."""
     return is_interviewer or label == UNKNOWN_SPEAKER or bool(_NEUTRAL_LABEL.match(label))
@@ -115,9 +124,10 @@ def plan(transcripts: Sequence[Transcript], detections: Sequence[Sequence[Detect
     documents, log = [], []
     turn_detections = iter(detections)
     for transcript in transcripts:
-        source_name = transcript.source.name if transcript.source else transcript.document
-        document = PseudonymisedDocument(source_name, key.document_id(source_name, identifying_name(
-            source_name, person_terms, register)), "")
+        source_name = source_label(transcript)
+        identifying = identifying_name(source_name, person_terms, register)
+        document = PseudonymisedDocument(source_name, key.document_id(source_name, transcript.document, identifying),
+                                         "")
         rendered = []
         for turn in transcript.turns:
             spans = resolve_overlaps([*next(turn_detections),

@@ -1,0 +1,110 @@
+"""The coded-segments table as the analyst's review spreadsheet (and a CSV twin).
+
+One row per segment in the columns ``coded.py`` defines, a 0/1 column per code shaded in the
+code's colour, the evidence, and two empty columns for the analyst. A ``scores`` sheet holds
+every code's score for every segment; a ``codebook`` sheet keeps the definitions at hand.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Sequence
+
+from ..coded import CODED_SHEET, CODES_COLUMN, EVIDENCE_COLUMN, REVIEW_COLUMNS, SEGMENT_COLUMNS, join_codes
+from ..domain import Codebook
+from ..fsutil import write_text
+from ..code.coder import CodedSegment
+from .xlsx import append_row, fit_widths, new_workbook, save_workbook, style_header, write_table
+
+CSV_NAME, XLSX_NAME = "coded_segments.csv", "coded_segments.xlsx"
+TEXT_WIDTH, EVIDENCE_WIDTH = 80, 50
+
+
+def header(codebook: Codebook, attributes: Sequence[str]) -> list[str]:
+    return [*SEGMENT_COLUMNS, CODES_COLUMN, *codebook.ids, EVIDENCE_COLUMN, *REVIEW_COLUMNS, *attributes]
+
+
+def attribute_names(coded: Sequence[CodedSegment]) -> list[str]:
+    """Extra table columns (site, participant…) in first-seen order."""
+    names: dict[str, None] = {}
+    for item in coded:
+        names.update(dict.fromkeys(item.segment.attributes))
+    return list(names)
+
+
+def rows(coded: Sequence[CodedSegment], codebook: Codebook, attributes: Sequence[str]) -> list[list[object]]:
+    table = []
+    for item in coded:
+        s = item.segment
+        table.append([s.segment_id, s.document, s.speaker, s.speaker_role, s.start, s.end, s.text,
+                      join_codes(item.codes), *(int(code in item.codes) for code in codebook.ids),
+                      item.evidence, "", "", *(s.attributes.get(name, "") for name in attributes)])
+    return table
+
+
+def write_coded(coded: Sequence[CodedSegment], codebook: Codebook, out: Path) -> Path:
+    """Write ``OUT/coded_segments.csv`` and ``OUT/coded_segments.xlsx``; returns the workbook path."""
+    attributes = attribute_names(coded)
+    columns = header(codebook, attributes)
+    body = rows(coded, codebook, attributes)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(body)
+    write_text(Path(out) / CSV_NAME, buffer.getvalue())
+    return save_workbook(workbook(coded, codebook, columns, body), Path(out) / XLSX_NAME)
+
+
+def workbook(coded: Sequence[CodedSegment], codebook: Codebook, columns: list[str], body: list[list[object]]):
+    from openpyxl.styles import Alignment, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    book = new_workbook(CODED_SHEET)
+    sheet = book.active
+    append_row(sheet, columns)
+    for row in body:
+        append_row(sheet, row)
+    style_header(sheet)
+    sheet.auto_filter.ref = sheet.dimensions
+    position = {name: index for index, name in enumerate(columns, start=1)}
+    fit_widths(sheet, fixed={position["text"]: TEXT_WIDTH, position[EVIDENCE_COLUMN]: EVIDENCE_WIDTH,
+                             **{position[code]: max(6, len(code) * 0.9) for code in codebook.ids}})
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for column in ("text", EVIDENCE_COLUMN, "comment"):
+        for cell in sheet[get_column_letter(position[column])][1:]:
+            cell.alignment = wrap
+    for code in codebook.codes:
+        fill = PatternFill("solid", start_color=code.color.lstrip("#"), end_color=code.color.lstrip("#"))
+        for cell in sheet[get_column_letter(position[code.id])]:
+            cell.fill = fill
+    review = get_column_letter(position["review_codes"])
+    hint = DataValidation(allow_blank=True, showInputMessage=True, promptTitle="review_codes",
+                          prompt=_prompt(codebook))
+    hint.add(f"{review}2:{review}{max(2, len(body) + 1)}")
+    sheet.add_data_validation(hint)
+
+    write_table(book.create_sheet("scores"), ["segment_id", *codebook.ids],
+                ([item.segment.segment_id, *(item.scores[code] for code in codebook.ids)] for item in coded))
+    codebook_sheet(book.create_sheet("codebook"), codebook)
+    return book
+
+
+def _prompt(codebook: Codebook) -> str:
+    """Excel caps an input message at 255 characters: ids first, then the rules."""
+    text = "Valid ids, ';'-separated, or '-' for none: " + ", ".join(codebook.ids)
+    return text if len(text) <= 255 else text[:252] + "..."
+
+
+def codebook_sheet(sheet, codebook: Codebook) -> None:
+    from openpyxl.styles import Alignment
+
+    write_table(sheet, ["id", "name", "parent", "definition", "include", "exclude", "keywords", "examples"],
+                ([c.id, c.name, c.parent or "", c.definition, "\n".join(c.include), "; ".join(c.exclude),
+                  "; ".join(c.keywords), "\n".join(c.examples)] for c in codebook.codes))
+    fit_widths(sheet, fixed={4: 60, 5: 50, 7: 40, 8: 60})
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")

@@ -1,0 +1,83 @@
+"""spaCy loading, in one place: local models only, and only the components a stage needs.
+
+Both stages name any installed spaCy package or model folder (``en_core_web_lg``,
+``en_core_web_trf``, ``./my_model``) and never download one: a missing model stops the run
+with a clear error before anything is written (fail closed).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from .errors import QualcodeError
+
+CASEFOLD_LEMMA = "qualcode_casefold_lemma"
+
+
+def check_model_available(model: str) -> None:
+    """Cheap check before any work: the model must be an installed package or a folder."""
+    import spacy.util
+
+    if not (spacy.util.is_package(model) or Path(model).is_dir()):
+        raise QualcodeError(f"cannot load the spaCy model {model!r}: it is not installed and is not a model folder. "
+                            "Install it or pass --model with an installed model; nothing was written")
+
+
+def load_spacy(model: str):
+    """Load an installed spaCy package or model folder; never download. Fails closed."""
+    import spacy
+
+    check_model_available(model)
+    try:
+        return spacy.load(model)
+    except (OSError, ValueError, ImportError, KeyError) as error:
+        raise QualcodeError(f"cannot load the spaCy model {model!r} ({type(error).__name__}); "
+                            "nothing was written") from None
+
+
+def components_for(nlp, *targets: str) -> list[str]:
+    """The ``targets`` present in the pipeline plus every component they listen to (tok2vec, transformer)."""
+    needed = [name for name in targets if name in nlp.pipe_names]
+    for name, component in nlp.pipeline:
+        if any(target in getattr(component, "listening_components", ()) for target in needed):
+            needed.append(name)
+    return needed
+
+
+@cache
+def _register_casefold_lemma() -> None:
+    from spacy.language import Language
+
+    @Language.component(CASEFOLD_LEMMA)
+    def casefold_lemma(doc):
+        """Lower-case lemmas, or the lower-cased word where no lemmatizer ran.
+
+        Presidio's context words and qualcode's keyword matching compare lemmas; both must be
+        case-insensitive, and both must still work when the lemmatizer is switched off.
+        """
+        for token in doc:
+            token.lemma_ = (token.lemma_ or token.text).lower()
+        return doc
+
+
+def keep_only(nlp, names: list[str]):
+    """Enable exactly ``names`` (in pipeline order), then add the case-folding lemma component."""
+    nlp.select_pipes(enable=[name for name in nlp.pipe_names if name in names])
+    _register_casefold_lemma()
+    nlp.add_pipe(CASEFOLD_LEMMA, last=True)
+    return nlp
+
+
+def ner_pipeline(model: str):
+    """Only what NER needs: in en_core_web_sm the NER has its own tok2vec, so that is just ``ner``."""
+    nlp = load_spacy(model)
+    if "ner" not in nlp.pipe_names:
+        raise QualcodeError(f"the spaCy model {model!r} has no 'ner' component")
+    return keep_only(nlp, components_for(nlp, "ner"))
+
+
+def lemma_pipeline(model: str):
+    """Only what lemmas need (tagger, attribute ruler, lemmatizer and what they listen to)."""
+    nlp = load_spacy(model)
+    return keep_only(nlp, components_for(nlp, "tagger", "morphologizer", "attribute_ruler", "lemmatizer"))
