@@ -55,7 +55,7 @@ def read_table(path: Path, sheet: str | None = None):
         elif path.suffix.lower() in (".xlsx", ".xlsm"):
             with pd.ExcelFile(path) as book:
                 name = sheet if sheet in book.sheet_names else book.sheet_names[0]
-                table = book.parse(name, dtype=str, keep_default_na=False)
+                table = pd.read_excel(book, sheet_name=name, dtype=str, keep_default_na=False)
         else:
             raise QualcodeError(f"unsupported table type {path.suffix!r} (use .csv or .xlsx)", path)
     except QualcodeError:

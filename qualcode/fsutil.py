@@ -6,15 +6,21 @@ leaves either the old file or the new one, never half of one.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
+import stat
 import tempfile
+import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from .errors import QualcodeError
 
+ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+ZIP_FILE_MODE = stat.S_IFREG | 0o644
+ZIP_UNIX = 3  # ZipInfo.create_system: fixed, as it otherwise depends on the exporting platform
 SECURE_DIR_MODE = 0o700
 SECURE_FILE_MODE = 0o600
 OUTPUT_FILE_MODE = 0o644
@@ -100,3 +106,16 @@ def staged_dir(final: Path) -> Iterator[Path]:
     finally:
         if staging.exists():
             shutil.rmtree(staging)
+
+
+def deterministic_zip(entries: list[tuple[str, bytes]]) -> bytes:
+    """A zip with fixed dates and permissions, so equal entries give equal bytes (.xlsx, .qdpx)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, ZIP_DATE_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = ZIP_UNIX
+            info.external_attr = ZIP_FILE_MODE << 16
+            archive.writestr(info, data)
+    return buffer.getvalue()

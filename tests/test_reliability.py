@@ -16,6 +16,7 @@ from sklearn.metrics import cohen_kappa_score
 
 from qualcode.cli import main
 from qualcode.errors import QualcodeError
+from qualcode.fsutil import ZIP_DATE_TIME
 from qualcode.reliability import (agreement, compare, format_report, load_coder_table, run_agreement,
                                   write_agreement_xlsx)
 
@@ -229,7 +230,7 @@ def test_workbook_bytes_are_deterministic_and_text_is_never_a_formula(tmp_path):
     second = write_agreement_xlsx(comparison, tmp_path / "two.xlsx").read_bytes()
     assert first == second
     with zipfile.ZipFile(tmp_path / "one.xlsx") as archive:
-        assert {info.date_time for info in archive.infolist()} == {(2000, 1, 1, 0, 0, 0)}
+        assert {info.date_time for info in archive.infolist()} == {ZIP_DATE_TIME}
         assert b"2000-01-01T00:00:00Z" in archive.read("docProps/core.xml")
     text_cell = load_workbook(tmp_path / "one.xlsx")["disagreements"]["D2"]
     assert (text_cell.value, text_cell.data_type) == ("=1+1", "s")

@@ -14,11 +14,8 @@ Cases are pseudonyms from the coded table; attributes come from ``cases.csv`` th
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -30,7 +27,7 @@ from ..coded import final_codes, read_coded
 from ..domain import PARTICIPANT, UNKNOWN_SPEAKER, Codebook
 from ..errors import QualcodeError
 from ..fsutil import write_bytes
-from .refi import _zip as deterministic_zip
+from .xlsx import xlsx_bytes
 
 WORKBOOK_NAME = "matrices.xlsx"
 CSV_FOLDER = "matrices"
@@ -39,8 +36,6 @@ QUOTE_COLUMNS = ("case", "code", "segment_id", "document", "text")
 NOT_RECORDED = "(not recorded)"
 EXCEL_CELL_LIMIT = 32_767  # characters, counted by Excel in UTF-16 code units
 QUOTE_SEPARATOR = "\n\n"
-FIXED_TIME = datetime(2000, 1, 1)  # workbook properties: a clock time would change the bytes
-CREATOR = "qualcode"
 
 # Layout of the workbook, for people reading it.
 HEAT_LOW, HEAT_HIGH = "FFFFFF", "F8696B"
@@ -280,12 +275,9 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
 def workbook_bytes(matrices: Matrices, codebook: Codebook) -> bytes:
     """The workbook as bytes; the same matrices always give the same bytes."""
     from openpyxl import Workbook
-    from openpyxl.writer.excel import ExcelWriter
 
     workbook = Workbook()
     workbook.remove(workbook.active)
-    workbook.properties.creator = CREATOR
-    workbook.properties.created = workbook.properties.modified = FIXED_TIME
     colours = {code.id: code.color.lstrip("#").upper() for code in codebook.codes}
     _summary_sheet(workbook.create_sheet("summary"), matrices.summary, colours)
     _matrix_sheet(workbook.create_sheet("code_by_case"), matrices.code_by_case, colours)
@@ -294,12 +286,7 @@ def workbook_bytes(matrices: Matrices, codebook: Codebook) -> bytes:
     _cooccurrence_sheet(workbook.create_sheet("cooccurrence"), matrices.cooccurrence, matrices.jaccard, colours)
     _framework_sheet(workbook.create_sheet("framework"), matrices.framework, colours)
     _quotes_sheet(workbook.create_sheet("quotes"), matrices.quotes, colours)
-    buffer = io.BytesIO()
-    # ExcelWriter, not Workbook.save: save() stamps the current time into the properties.
-    ExcelWriter(workbook, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED)).save()
-    # openpyxl also stamps each zip entry with the clock; re-zip with fixed dates.
-    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as archive:
-        return deterministic_zip([(info.filename, archive.read(info)) for info in archive.infolist()])
+    return xlsx_bytes(workbook)
 
 
 def write_matrices(matrices: Matrices, codebook: Codebook, out_dir: Path) -> Path:

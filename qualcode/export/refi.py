@@ -12,9 +12,7 @@ which is exactly what the coded table's ``start``/``end`` are.
 
 from __future__ import annotations
 
-import io
 import re
-import stat
 import unicodedata
 import uuid
 import xml.etree.ElementTree as ET
@@ -28,7 +26,7 @@ from ..codebook import DEFAULT_UNIT, default_color
 from ..coded import FIRST_DATA_ROW, RESERVED_COLUMNS, SEGMENT_COLUMNS, final_codes, is_reviewed, read_coded
 from ..domain import PARTICIPANT, UNKNOWN_SPEAKER, Code, Codebook
 from ..errors import QualcodeError
-from ..fsutil import write_bytes
+from ..fsutil import deterministic_zip, write_bytes
 from ..ingest.text import normalise_newlines, read_text
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
@@ -39,9 +37,6 @@ AUTOMATIC_USER = "qualcode"
 REVIEW_USER = "analyst"
 # Never change this: every exported GUID derives from it, and tools merge re-exports by GUID.
 GUID_NAMESPACE = uuid.UUID("152d6523-a364-4736-9114-290b7714c2df")
-ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
-ZIP_FILE_MODE = stat.S_IFREG | 0o644
-ZIP_UNIX = 3  # ZipInfo.create_system: fixed, as it otherwise depends on the exporting platform
 UNKNOWN_ORIGIN = "another QDA tool"
 _SECTION_RE = re.compile(r"\n\n(Include|Exclude):\n")
 _RGB_RE = re.compile(r"#([0-9A-Fa-f]{6}|[0-9A-Fa-f]{3})")
@@ -255,7 +250,7 @@ def export_qdpx(coded_path: Path, transcripts_dir: Path, codebook: Codebook, out
     entries = [(PROJECT_ENTRY, _xml_bytes(project))]
     entries += [(f"sources/{_source_guid(document)}.txt", text.encode("utf-8"))
                 for document, text in texts.items()]
-    write_bytes(Path(out_path), _zip(entries))
+    write_bytes(Path(out_path), deterministic_zip(entries))
     coded = [row for row in rows if row.codes]
     return QdpxSummary(Path(out_path), len(texts), len(codebook.codes), len(coded),
                        sum(len(row.codes) for row in coded), len(participants))
@@ -318,19 +313,6 @@ def _add_selection(source: ET.Element, row: _Row) -> None:
     for code_id in row.codes:
         coding = _child(selection, "Coding", guid=guid(f"coding:{row.segment_id}:{code_id}"), creatingUser=user)
         _child(coding, "CodeRef", targetGUID=_code_guid(code_id))
-
-
-def _zip(entries: list[tuple[str, bytes]]) -> bytes:
-    """A zip with fixed dates and permissions, so equal entries give equal bytes."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in entries:
-            info = zipfile.ZipInfo(name, ZIP_DATE_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = ZIP_UNIX
-            info.external_attr = ZIP_FILE_MODE << 16
-            archive.writestr(info, data)
-    return buffer.getvalue()
 
 
 # --- import ----------------------------------------------------------------------------------

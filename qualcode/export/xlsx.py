@@ -11,9 +11,9 @@ import io
 from datetime import datetime
 from pathlib import Path
 from typing import Iterable, Sequence
-from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
+from zipfile import ZIP_DEFLATED, ZipFile
 
-from ..fsutil import write_bytes
+from ..fsutil import deterministic_zip, write_bytes
 
 FIXED_TIME = datetime(2000, 1, 1)  # workbook metadata and zip entries: same input, same bytes
 MAX_COLUMN_WIDTH = 70
@@ -83,12 +83,8 @@ def xlsx_bytes(book) -> bytes:
     book.properties.creator = book.properties.lastModifiedBy = CREATOR
     raw = io.BytesIO()
     ExcelWriter(book, ZipFile(raw, "w", ZIP_DEFLATED)).save()
-    packed = io.BytesIO()
-    with ZipFile(raw) as source, ZipFile(packed, "w", ZIP_DEFLATED) as target:
-        for entry in source.infolist():
-            target.writestr(ZipInfo(entry.filename, FIXED_TIME.timetuple()[:6]), source.read(entry),
-                            compress_type=ZIP_DEFLATED)
-    return packed.getvalue()
+    with ZipFile(raw) as archive:  # openpyxl stamps each entry with the clock: re-zip with fixed dates
+        return deterministic_zip([(entry.filename, archive.read(entry)) for entry in archive.infolist()])
 
 
 def save_workbook(book, path: Path) -> Path:

@@ -16,11 +16,12 @@ from ..errors import QualcodeError
 
 _UPPER = "A-ZÀ-ÖØ-Þ"
 _WORD = rf"[{_UPPER}][\w'’.-]*"
+# Lower-case name particles, up to two in a row ("van der Berg", "de la Cruz", "d'Aquin").
 _PARTICLE = r"(?:van|von|de|der|den|du|da|di|le|la|d'|d’|al|el|bin|ibn)"
 _TIME = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
 LABEL_RE = re.compile(
     rf"^[ \t]*(?:\[(?P<ts_before>{_TIME})\][ \t]*)?"
-    rf"(?P<label>P\d{{1,3}}|{_WORD}(?:[ \t]+(?:{_PARTICLE}[ \t]*)?{_WORD}){{0,3}})"
+    rf"(?P<label>P\d{{1,3}}|{_WORD}(?:[ \t]+(?:{_PARTICLE}[ \t]*){{0,2}}{_WORD}){{0,3}})"
     rf"(?:[ \t]*\((?P<ts_after>{_TIME})\))?[ \t]*:(?:[ \t]+|$)"
 )
 MAX_LABEL_CHARS = 40

@@ -22,7 +22,7 @@ detective inspector sergeant constable chief superintendent officer councillor c
 """.split())
 _NAME_PART = re.compile(r"^[A-ZÀ-Þ][\w'’-]{2,}$")
 _POSSESSIVE = re.compile(r"['’]s?$")
-_LOWER_WORD = re.compile(r"(?<![\w'’-])[a-z][a-z'’-]+")
+_LOWER_WORD = re.compile(r"(?<![\w'’@./-])[a-z][a-z'’-]+(?![\w@]|\.\w)")  # words, not bits of emails/URLs
 
 
 def name_parts(name: str, common_words: frozenset[str] = frozenset()) -> list[str]:
