@@ -55,15 +55,45 @@ def settings_option(func):
 @click.option("--style", type=click.Choice(["realistic", "label"]), default="realistic", show_default=True,
               help="Register pseudonyms as first names ([Maya]) or labels ([P03]).")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes [default: number of cores].")
+@click.option("--encrypt-key", is_flag=True,
+              help="Encrypt the key with a passphrase (QUALCODE_KEY_PASSPHRASE, or asked for).")
 @settings_option
-def pseudonymise(source, out, register, key, style, workers, model, quiet):
+def pseudonymise(source, out, register, key, style, workers, encrypt_key, model, quiet):
     """Pseudonymise the transcripts in SOURCE into OUT, with the key and review log in secure/."""
     from .pseudonymise import run_pseudonymise
+    from .pseudonymise.vault import is_encrypted_file
 
     settings = Settings(model=model, style=style, quiet=quiet,
                         **({"workers": workers} if workers else {}))
-    summary = run_pseudonymise(Path(source), Path(out), register_path=register, key_path=Path(key), settings=settings)
+    existing = Path(key).exists()
+    passphrase = key_passphrase(confirm=not existing) if encrypt_key or is_encrypted_file(key) else None
+    summary = run_pseudonymise(Path(source), Path(out), register_path=register, key_path=Path(key), settings=settings,
+                               passphrase=passphrase)
     click.echo(summary, err=True)
+
+
+def key_passphrase(confirm: bool) -> str:
+    """The key's passphrase: from QUALCODE_KEY_PASSPHRASE, else asked for without echo."""
+    import os
+
+    from .pseudonymise.vault import PASSPHRASE_VARIABLE
+
+    return os.environ.get(PASSPHRASE_VARIABLE) or click.prompt(
+        "Key passphrase", hide_input=True, confirmation_prompt=confirm, err=True)
+
+
+@main.command()
+@click.argument("file", type=EXISTING_PATH)
+@click.option("--key", type=EXISTING_PATH, default=SECURE / "key.json", show_default=True, help="The key.")
+@click.option("--out", type=EXISTING_PATH, help="Where to write, inside the key's folder [default: KEYDIR/reidentified/FILE].")
+def reidentify(file, key, out):
+    """Restore the originals in a pseudonymised FILE, for the researcher who holds the key."""
+    from .pseudonymise.reidentify import run_reidentify
+    from .pseudonymise.vault import is_encrypted_file
+
+    passphrase = key_passphrase(confirm=False) if is_encrypted_file(key) else None
+    target = run_reidentify(Path(file), Path(key), Path(out) if out else None, passphrase)
+    click.echo(f"wrote {target}", err=True)
 
 
 @main.command()

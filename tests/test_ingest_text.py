@@ -39,6 +39,8 @@ def turns_of(text: str, is_interviewer=IS_INTERVIEWER):
     ("Anna van der Berg: Hello there.", "Anna van der Berg", None),
     ("Maria de la Cruz: Hello there.", "Maria de la Cruz", None),
     ("Zoë Ní Bhriain: Hello there.", "Zoë Ní Bhriain", None),
+    ("Person 12: Hello there.", "Person 12", None),
+    ("Speaker 2 (00:01:02): Hello there.", "Speaker 2", "00:01:02"),
 ])
 def test_every_label_form(line, speaker, timestamp):
     assert turns_of(f"{line}\n")[0][:3] == (speaker, timestamp, "Hello there.")
@@ -143,7 +145,9 @@ def test_a_missing_file_is_a_clean_error(tmp_path):
 
 
 def test_format_and_parse_round_trip():
-    turns = [("Interviewer", "How?", None), ("Samira", "Like this.\nAnd this.", "00:01:02"), ("P03", "Yes.", None)]
+    """What pseudonymise writes, the next stage reads back: including ``Person 3`` labels."""
+    turns = [("Interviewer", "How?", None), ("Samira", "Like this.\nAnd this.", "00:01:02"), ("P03", "Yes.", None),
+             ("Person 12", "I work with [Person 3].", None), ("INT", "And?", "01:02:03")]
     text = format_transcript(turns)
     assert text.endswith("\n") and "\n\n[00:01:02] Samira: Like this.\nAnd this.\n\n" in text
     assert [(s, x, t) for s, t, x, _ in turns_of(text)] == turns

@@ -19,9 +19,12 @@ _WORD = rf"[{_UPPER}][\w'’.-]*"
 # Lower-case name particles, up to two in a row ("van der Berg", "de la Cruz", "d'Aquin").
 _PARTICLE = r"(?:van|von|de|der|den|du|da|di|le|la|d'|d’|al|el|bin|ibn)"
 _TIME = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
+# A numbered label ("Person 3", "Speaker 2") is what pseudonymise writes for an unregistered speaker
+# and what automatic transcribers write: the next stage must read it back as a label.
+_NUMBER = r"(?:[ \t]+\d{1,3})?"
 LABEL_RE = re.compile(
     rf"^[ \t]*(?:\[(?P<ts_before>{_TIME})\][ \t]*)?"
-    rf"(?P<label>P\d{{1,3}}|{_WORD}(?:[ \t]+(?:{_PARTICLE}[ \t]*){{0,2}}{_WORD}){{0,3}})"
+    rf"(?P<label>P\d{{1,3}}|{_WORD}(?:[ \t]+(?:{_PARTICLE}[ \t]*){{0,2}}{_WORD}){{0,3}}{_NUMBER})"
     rf"(?:[ \t]*\((?P<ts_after>{_TIME})\))?[ \t]*:(?:[ \t]+|$)"
 )
 MAX_LABEL_CHARS = 40

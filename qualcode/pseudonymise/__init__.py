@@ -53,14 +53,15 @@ def resolve_register(source: Path, register_path: Path | None) -> tuple[Register
 
 
 def run_pseudonymise(source: Path, out: Path, register_path: Path | None, key_path: Path,
-                     settings: Settings) -> Summary:
+                     settings: Settings, passphrase: str | None = None) -> Summary:
+    """The stage end to end. With ``passphrase`` the key is stored encrypted (and must be, to be read)."""
     from .analyse import analyse_texts
 
     refuse_inside(key_path, out, "key")
     register, warnings = resolve_register(source, register_path)
     check_model_available(settings.model)
     transcripts = read_corpus(source, settings)
-    key = PseudonymKey.load(key_path)
+    key = PseudonymKey.load(key_path, passphrase)
     lexicon = shipped_role_lexicon().with_register(register)
 
     texts = [turn.text for transcript in transcripts for turn in transcript.turns]
@@ -69,7 +70,7 @@ def run_pseudonymise(source: Path, out: Path, register_path: Path | None, key_pa
                                    settings.workers, bar.update)
     result = plan(transcripts, detections, register, key, lexicon, settings.style)
 
-    key.save(key_path)
+    key.save(key_path, passphrase)
     write_secure_text(Path(key_path).parent / LOG_FILENAME, log_csv(result))
     with staged_dir(out) as staging:
         for document in result.documents:

@@ -17,6 +17,7 @@ from pathlib import Path
 from ..errors import QualcodeError
 from ..fsutil import write_secure_text
 from ..register import Person, Register, normalise
+from . import vault
 from .recognizers import LOCATION, ORGANIZATION, PERSON, ROLE
 
 KEY_VERSION = 1
@@ -38,29 +39,37 @@ class PseudonymKey:
     entities: dict[str, dict[str, str]] = field(default_factory=dict)
     people: dict[str, str] = field(default_factory=dict)
     documents: dict[str, str] = field(default_factory=dict)
+    originals: dict[str, str] = field(default_factory=dict)  # pseudonym -> the original as first written
 
     # -- persistence -------------------------------------------------------------------------
     @classmethod
-    def load(cls, path: Path) -> "PseudonymKey":
+    def load(cls, path: Path, passphrase: str | None = None) -> "PseudonymKey":
+        """Read a key (decrypting it when it is encrypted); a missing file is a new, empty key."""
         path = Path(path)
         if not path.exists():
             return cls()
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            if vault.is_encrypted(text):
+                text = vault.decrypt(text, passphrase, path)
+            data = json.loads(text)
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             line = getattr(error, "lineno", None)
             raise QualcodeError("the key file is damaged (not valid JSON)", path, line) from None
         if not isinstance(data, dict) or data.get("version") != KEY_VERSION:
             raise QualcodeError(f"not a qualcode key (expected version {KEY_VERSION})", path)
         return cls(entities=data.get("entities", {}), people=data.get("people", {}),
-                   documents=data.get("documents", {}))
+                   documents=data.get("documents", {}), originals=data.get("originals", {}))
 
     def to_json(self) -> str:
         return json.dumps({"version": KEY_VERSION, "people": self.people, "documents": self.documents,
-                           "entities": self.entities}, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+                           "entities": self.entities, "originals": self.originals},
+                          ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
-    def save(self, path: Path) -> None:
-        write_secure_text(path, self.to_json())
+    def save(self, path: Path, passphrase: str | None = None) -> None:
+        """Write owner-only; encrypted with ``passphrase`` when one is given."""
+        text = self.to_json()
+        write_secure_text(path, vault.encrypt(text, passphrase) if passphrase else text)
 
     # -- assignment --------------------------------------------------------------------------
     def assign_people(self, register: Register, style: str) -> None:
@@ -79,6 +88,7 @@ class PseudonymKey:
             else:
                 pseudonym = next(free_names, None) or f"P{self._next_number(taken, 'P'):02d}"
             self.people[key] = pseudonym
+            self.originals.setdefault(pseudonym, person.name)
             taken.add(pseudonym)
 
     def person_pseudonym(self, person: Person) -> str:
@@ -101,6 +111,7 @@ class PseudonymKey:
         else:
             label = NUMBERED.get(entity_type, entity_type.title())
             value = f"{label} {self._next_number(mapping.values(), label)}"
+            self.originals.setdefault(value, original.strip())
         mapping[key] = value
         return value
 
