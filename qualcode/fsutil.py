@@ -1,20 +1,23 @@
 """File-system edges: atomic writes, owner-only secure folders, safe path checks.
 
 Writes go to a temporary file in the destination folder and are renamed into place, so a crash
-leaves either the old file or the new one, never half of one.
+leaves either the old file or the new one, never half of one. The temporary names start with a
+dot; what a killed run leaves of them is removed by the next write of the same file or folder
+(two runs writing the same outputs at once are not supported).
 """
 
 from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import stat
 import tempfile
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Mapping, Sequence
 
 from .errors import QualcodeError
 
@@ -24,28 +27,68 @@ ZIP_UNIX = 3  # ZipInfo.create_system: fixed, as it otherwise depends on the exp
 SECURE_DIR_MODE = 0o700
 SECURE_FILE_MODE = 0o600
 OUTPUT_FILE_MODE = 0o644
+# The random part of a name made by tempfile.mkstemp/mkdtemp, to recognise leftovers exactly.
+_RANDOM = "[a-z0-9_]{8}"
 
 
 @contextmanager
 def atomic_path(path: Path, mode: int = OUTPUT_FILE_MODE) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only on success."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_paths([path], mode) as (tmp,):
         yield tmp
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
+
+
+@contextmanager
+def atomic_paths(paths: Sequence[Path], mode: int = OUTPUT_FILE_MODE) -> Iterator[list[Path]]:
+    """Yield temporary paths beside ``paths``; rename them onto ``paths`` together once all are written.
+
+    For files that belong together (a table and its spreadsheet twin): a crash while any of them
+    is written leaves all the old ones. The renames then run back to back; no file system makes
+    several renames one step, so only a kill in the microseconds between two of them could mix.
+    """
+    paths = [Path(path) for path in paths]
+    temps: list[Path] = []
+    try:
+        for path in paths:
+            temps.append(_temporary_beside(path))  # one by one, so the finally removes those made
+        yield temps
+        for tmp in temps:
+            os.chmod(tmp, mode)
+        for tmp, path in zip(temps, paths):
+            os.replace(tmp, path)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)
+
+
+def _temporary_beside(path: Path) -> Path:
+    """A new temporary file in ``path``'s folder (a rename is atomic only within one file system),
+    after removing the ones a killed run left there for the same name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in _leftovers(path, rf"\.{_RANDOM}\.tmp"):
+        stale.unlink(missing_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    return Path(name)
+
+
+def _leftovers(path: Path, suffix_pattern: str) -> list[Path]:
+    """Siblings named ``.NAME`` + ``suffix_pattern``: temporaries of ``path`` that a killed run left."""
+    pattern = re.compile(rf"\.{re.escape(path.name)}{suffix_pattern}")
+    if not path.parent.is_dir():
+        return []
+    return sorted(sibling for sibling in path.parent.iterdir() if pattern.fullmatch(sibling.name))
+
+
+def write_files(contents: Mapping[Path, bytes], mode: int = OUTPUT_FILE_MODE) -> None:
+    """Write several files as one set (see :func:`atomic_paths`)."""
+    with atomic_paths(list(contents), mode) as temps:
+        for tmp, data in zip(temps, contents.values()):
+            tmp.write_bytes(data)
 
 
 def write_bytes(path: Path, data: bytes, mode: int = OUTPUT_FILE_MODE) -> None:
-    with atomic_path(path, mode) as tmp:
-        tmp.write_bytes(data)
+    write_files({Path(path): data}, mode)
 
 
 def write_text(path: Path, text: str, mode: int = OUTPUT_FILE_MODE) -> None:
@@ -88,6 +131,7 @@ def staged_dir(final: Path) -> Iterator[Path]:
     refused rather than replaced, so a mistyped ``--out`` cannot wipe unrelated files.
     """
     final = Path(final)
+    _recover_swap(final)
     if final.exists() and any(final.iterdir()) and not (final / OUTPUT_MARKER).exists():
         raise QualcodeError("refusing to replace a folder qualcode did not create; choose an empty --out", final)
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -106,6 +150,20 @@ def staged_dir(final: Path) -> Iterator[Path]:
     finally:
         if staging.exists():
             shutil.rmtree(staging)
+
+
+def _recover_swap(final: Path) -> None:
+    """Clear what a killed :func:`staged_dir` left beside ``final``.
+
+    A kill between the swap's two renames leaves ``final`` missing and the previous outputs in an
+    ``.old-`` folder: they are put back. Any other ``.staging-`` or ``.old-`` folder is unfinished
+    work, and is removed.
+    """
+    for leftover in _leftovers(final, rf"\.(?:staging|old)-{_RANDOM}"):
+        previous = leftover / final.name
+        if ".old-" in leftover.name and previous.is_dir() and not final.exists():
+            os.replace(previous, final)
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def deterministic_zip(entries: list[tuple[str, bytes]]) -> bytes:

@@ -2,8 +2,11 @@
 
 A segment is a turn, a paragraph of a turn, or a sentence of a turn. Its ``start``/``end`` are
 offsets into the transcript text, which for a pseudonymised ``.txt`` is exactly the file's text,
-so a REFI-QDA selection can point at it. Each participant segment carries the interviewer
-question just before it as ``context``: a short answer ("It absolutely is.") means little alone.
+so a REFI-QDA selection can point at it. The first segment of each participant turn carries the
+interviewer question just before it as ``context``: a short answer ("It absolutely is.") means
+little alone. Later sentences or paragraphs of the same answer do not, so a long answer cut into
+short sentences does not take its codes from the question. Segment ids are unique across a corpus
+(later stages and the coder look segments up by id).
 """
 
 from __future__ import annotations
@@ -13,13 +16,30 @@ from functools import cache
 from typing import Iterable, Iterator
 
 from .domain import Segment, Transcript, Turn
+from .errors import QualcodeError
 
 UNITS = ("turn", "sentence", "paragraph")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n|\n")
+# Opening brackets and quotes belong to the sentence after them: spaCy's sentencizer attaches
+# them to the sentence before, which cut "[laughs]" and pseudonyms like "[Person 1]" in two.
+_OPENING = "([{\u201c\u2018"
 
 
 def segment_corpus(transcripts: Iterable[Transcript], unit: str) -> list[Segment]:
-    return [segment for transcript in transcripts for segment in segment_transcript(transcript, unit)]
+    """Every segment of every transcript; a segment id used twice (two tables sharing an ``id``)
+    stops the run, naming both documents."""
+    segments: list[Segment] = []
+    first: dict[str, Segment] = {}
+    for transcript in transcripts:
+        for segment in segment_transcript(transcript, unit):
+            earlier = first.setdefault(segment.segment_id, segment)
+            if earlier is not segment:
+                raise QualcodeError(
+                    f"duplicate segment id {segment.segment_id!r} (documents {earlier.document!r} and "
+                    f"{segment.document!r}): ids must be unique across the source",
+                    transcript.source if transcript.source is not None else transcript.document)
+            segments.append(segment)
+    return segments
 
 
 def segment_transcript(transcript: Transcript, unit: str) -> list[Segment]:
@@ -37,7 +57,7 @@ def segment_transcript(transcript: Transcript, unit: str) -> list[Segment]:
             segments.append(Segment(
                 segment_id=base_id if unit == "turn" else f"{base_id}.{number}",
                 document=transcript.document, speaker=turn.speaker, speaker_role=turn.speaker_role,
-                text=transcript.text[start:end], start=start, end=end, context=context,
+                text=transcript.text[start:end], start=start, end=end, context=context if number == 1 else "",
                 attributes={k: v for k, v in turn.attributes.items() if k != "id"}))
     return segments
 
@@ -65,11 +85,19 @@ def _paragraph_spans(text: str) -> Iterator[tuple[int, int]]:
 def _sentencizer():
     import spacy
 
+    from .nlp import LongTextPipeline
+
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
-    return nlp
+    return LongTextPipeline(nlp)  # a turn may be one 1 MB line
 
 
 def _sentence_spans(text: str) -> Iterator[tuple[int, int]]:
+    starts = []
     for sentence in _sentencizer()(text).sents:
-        yield sentence.start_char, sentence.end_char
+        start = sentence.start_char
+        while starts and start > starts[-1] and (text[start - 1].isspace() or text[start - 1] in _OPENING):
+            start -= 1
+        starts.append(start)
+    for start, end in zip(starts, [*starts[1:], len(text)]):
+        yield start, end

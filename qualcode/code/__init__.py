@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from ..codebook import load_codebook
 from ..config import Settings
-from ..ingest import read_corpus
+from ..errors import QualcodeError
+from ..ingest import failure_lines, read_corpus
 from ..nlp import lemma_pipeline
 from ..progress import progress_bar
 from ..segment import segment_corpus
@@ -23,27 +25,41 @@ class CodeSummary:
     segments: int
     coded: int
     out: Path
+    failures: Sequence[QualcodeError] = ()
 
     def __str__(self) -> str:
-        return f"coded {self.coded} of {self.segments} segment(s); wrote {self.out}"
+        return "\n".join([f"coded {self.coded} of {self.segments} segment(s); wrote {self.out}",
+                          *failure_lines(self.failures)])
 
 
-def code_segments(segments, codebook, nlp, threshold=None, code_interviewer=False, quiet=True) -> list[CodedSegment]:
+def code_segments(segments, codebook, nlp, threshold=None, code_interviewer=False, quiet=True,
+                  model=None) -> list[CodedSegment]:
+    """Code with the rules; a fitted ``model`` (:class:`~qualcode.learn.LearnedCoder`) adds its codes."""
     coder = CodebookCoder(codebook, nlp, threshold=threshold, code_interviewer=code_interviewer)
     with progress_bar(len(segments), "coding", quiet) as bar:
         coder.fit(segments)
         bar.update(len(segments))
-    return coder.predict(segments)
+    coded = coder.predict(segments)
+    return coded if model is None else model.combine(coded, coder.codable)
 
 
 def run_code(source: Path, codebook_path: Path, out: Path, unit: str | None, threshold: float | None,
-             code_interviewer: bool, settings: Settings) -> CodeSummary:
+             code_interviewer: bool, settings: Settings, model_dir: Path | None = None,
+             continue_on_error: bool = False) -> CodeSummary:
+    """The stage end to end; with ``continue_on_error``, unreadable files are skipped and listed."""
     from ..export.coded_workbook import write_coded
 
     codebook = load_codebook(codebook_path)
-    transcripts = read_corpus(source, settings)
+    failures: list[QualcodeError] | None = [] if continue_on_error else None
+    transcripts = read_corpus(source, settings, failures)
     segments = segment_corpus(transcripts, unit or codebook.unit)
     nlp = lemma_pipeline(settings.model)
-    coded = code_segments(segments, codebook, nlp, threshold, code_interviewer, settings.quiet)
+    model = None
+    if model_dir is not None:
+        from ..learn import DocCache, load_model
+
+        nlp = DocCache(nlp)  # the rules and the model read the same parse of each segment
+        model = load_model(Path(model_dir), codebook, nlp)
+    coded = code_segments(segments, codebook, nlp, threshold, code_interviewer, settings.quiet, model)
     path = write_coded(coded, codebook, Path(out))
-    return CodeSummary(len(coded), sum(1 for c in coded if c.codes), path)
+    return CodeSummary(len(coded), sum(1 for c in coded if c.codes), path, tuple(failures or ()))

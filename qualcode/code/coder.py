@@ -25,7 +25,7 @@ from .similarity import DefinitionSimilarity, code_profiles, lemma_text
 CONFIDENT_SIMILARITY_WITH_RULES = 0.10
 CONFIDENT_SIMILARITY_DEFINITION_ONLY = 0.03
 SHORT_ANSWER_WORDS = 15
-CONTEXT_WEIGHT = 0.9
+CONTEXT_WEIGHT = 1.0  # a short answer agrees with its question; evidence says so
 
 
 def rule_score(hits: RuleHits) -> float:
@@ -70,14 +70,29 @@ class CodedSegment:
 
 
 @dataclass
-class Features:
-    """What the layers saw, per segment: rule hits (own and question), similarity, combined score."""
+class Evidence:
+    """What the layers saw in one text: rule hits per code and the similarity cosines."""
 
-    hits: list[dict[str, RuleHits]]
-    context_hits: list[dict[str, RuleHits] | None]
+    hits: dict[str, RuleHits]
     similarity: np.ndarray
+
+
+@dataclass
+class Features:
+    """Per segment: its own evidence, the question's (short answers only), the final scores."""
+
+    own: list[Evidence]
+    context: list[Evidence | None]
     scores: np.ndarray
     from_context: np.ndarray
+
+    @property
+    def hits(self) -> list[dict[str, RuleHits]]:
+        return [evidence.hits for evidence in self.own]
+
+    @property
+    def similarity(self) -> np.ndarray:
+        return np.array([evidence.similarity for evidence in self.own]).reshape(self.scores.shape)
 
 
 class CodebookCoder:
@@ -93,33 +108,33 @@ class CodebookCoder:
         self.rules = RuleMatcher(codebook, nlp)
         self.coded_ids = [code.id for code in codebook.codes if not _rolls_up_only(codebook, code.id)]
         self.confident_ = confident_similarity(codebook)
+        self._docs: dict[str, object] = {}
 
     # -- sklearn-style ------------------------------------------------------------------------
     def fit(self, segments: Sequence[Segment]) -> "CodebookCoder":
         """Learn TF-IDF weights from the code profiles and the segments (no labels needed)."""
         profiles = [lemma_text(doc) for doc in self.nlp.pipe(code_profiles(self.codebook))]
-        docs = list(self.nlp.pipe((s.text for s in segments), batch_size=self.batch_size))
+        docs = self._parse([s.text for s in segments])
         self.similarity_ = DefinitionSimilarity().fit(profiles, [lemma_text(doc) for doc in docs])
-        self._docs = dict(zip((s.segment_id for s in segments), docs))
         return self
 
     def features(self, segments: Sequence[Segment]) -> Features:
-        docs = self._docs_for(segments)
-        hits = [self.rules.match(doc) for doc in docs]
-        similarity = self.similarity_.transform([lemma_text(doc) for doc in docs])
-        rule = np.array([[rule_score(h[c.id]) for c in self.codebook.codes] for h in hits]).reshape(similarity.shape)
-        scores = combine(rule, similarity_scores(similarity, self.confident_))
-        context_hits = self._context_hits(segments)
+        own, scores = self._evidence([s.text for s in segments])
+        questions = [s.context if self._takes_context(s) else "" for s in segments]
+        asked = sorted(set(filter(None, questions)))
+        asked_evidence, asked_scores = self._evidence(asked)
+        by_question = {q: (e, asked_scores[i]) for i, (q, e) in enumerate(zip(asked, asked_evidence))}
+        context: list[Evidence | None] = []
         from_context = np.zeros_like(scores, dtype=bool)
-        for row, context in enumerate(context_hits):
-            if context is None:
+        for row, question in enumerate(questions):
+            evidence, question_scores = by_question.get(question, (None, None))
+            context.append(evidence)
+            if evidence is None:
                 continue
-            context_rule = CONTEXT_WEIGHT * np.array([rule_score(context[c.id]) for c in self.codebook.codes])
-            from_context[row] = context_rule > scores[row]
-            scores[row] = np.maximum(scores[row], context_rule)
-        excluded = np.array([[bool(h[c.id].excluded) for c in self.codebook.codes] for h in hits]).reshape(scores.shape)
-        scores[excluded] = 0.0
-        return Features(hits, context_hits, similarity, scores, from_context)
+            question_scores = np.where(self._excluded(own[row].hits), 0.0, CONTEXT_WEIGHT * question_scores)
+            from_context[row] = question_scores > scores[row]
+            scores[row] = np.maximum(scores[row], question_scores)
+        return Features(own, context, scores, from_context)
 
     def predict(self, segments: Sequence[Segment]) -> list[CodedSegment]:
         features = self.features(segments)
@@ -133,19 +148,33 @@ class CodebookCoder:
     def codable(self, segment: Segment) -> bool:
         return self.code_interviewer or segment.speaker_role == PARTICIPANT
 
-    def _docs_for(self, segments: Sequence[Segment]) -> list:
-        missing = [s for s in segments if s.segment_id not in self._docs]
-        self._docs.update(zip((s.segment_id for s in missing),
-                              self.nlp.pipe((s.text for s in missing), batch_size=self.batch_size)))
-        return [self._docs[s.segment_id] for s in segments]
+    def _parse(self, texts: Sequence[str]) -> list:
+        """spaCy docs for ``texts``, each distinct text parsed once in one batched ``nlp.pipe``."""
+        missing = list(dict.fromkeys(text for text in texts if text not in self._docs))
+        self._docs.update(zip(missing, self.nlp.pipe(missing, batch_size=self.batch_size)))
+        return [self._docs[text] for text in texts]
 
-    def _context_hits(self, segments: Sequence[Segment]) -> list[dict[str, RuleHits] | None]:
-        """Rule hits on the question before each short participant answer (None elsewhere)."""
-        wanted = [bool(s.context) and s.speaker_role == PARTICIPANT and len(s.text.split()) <= SHORT_ANSWER_WORDS
-                  for s in segments]
-        questions = sorted({s.context for s, want in zip(segments, wanted) if want})
-        matched = dict(zip(questions, (self.rules.match(doc) for doc in self.nlp.pipe(questions))))
-        return [matched[s.context] if want else None for s, want in zip(segments, wanted)]
+    def _evidence(self, texts: Sequence[str]) -> tuple[list[Evidence], np.ndarray]:
+        """Both layers on ``texts``, combined into scores, with exclusion phrases vetoing their code."""
+        shape = (len(texts), len(self.codebook.codes))
+        if not texts:
+            return [], np.zeros(shape)
+        docs = self._parse(texts)
+        hits = [self.rules.match(doc) for doc in docs]
+        similarity = self.similarity_.transform([lemma_text(doc) for doc in docs])
+        rule = np.array([[rule_score(h[c.id]) for c in self.codebook.codes] for h in hits]).reshape(shape)
+        scores = combine(rule, similarity_scores(similarity, self.confident_))
+        scores[np.array([self._excluded(h) for h in hits]).reshape(shape)] = 0.0
+        return [Evidence(h, row) for h, row in zip(hits, similarity)], scores
+
+    def _excluded(self, hits: dict[str, RuleHits]) -> np.ndarray:
+        return np.array([bool(hits[c.id].excluded) for c in self.codebook.codes])
+
+    @staticmethod
+    def _takes_context(segment: Segment) -> bool:
+        """A short participant answer ("It absolutely is.") is read with the question before it."""
+        return bool(segment.context) and segment.speaker_role == PARTICIPANT and \
+            len(segment.text.split()) <= SHORT_ANSWER_WORDS
 
     def _decide(self, segment: Segment, row: int, features: Features) -> CodedSegment:
         scores = {code.id: round(float(features.scores[row, i]), 4) for i, code in enumerate(self.codebook.codes)}
@@ -160,10 +189,15 @@ class CodebookCoder:
 
     def _why(self, row: int, column: int, code_id: str, features: Features) -> str:
         if features.from_context[row, column]:
-            return "from the question: " + _describe(features.context_hits[row][code_id])
-        reasons = [_describe(features.hits[row][code_id])] if features.hits[row][code_id].evidence_count else []
-        reasons.append(f"similarity {features.similarity[row, column]:.2f}")
-        return "; ".join(reasons)
+            return "from the question: " + _explain(features.context[row], column, code_id)
+        return _explain(features.own[row], column, code_id)
+
+
+def _explain(evidence: Evidence, column: int, code_id: str) -> str:
+    hits = evidence.hits[code_id]
+    reasons = [_describe(hits)] if hits.evidence_count else []
+    reasons.append(f"similarity {evidence.similarity[column]:.2f}")
+    return "; ".join(reasons)
 
 
 def _describe(hits: RuleHits) -> str:

@@ -63,6 +63,8 @@ class RuleMatcher:
     def match(self, doc) -> dict[str, RuleHits]:
         hits = {code.id: RuleHits() for code in self.codebook.codes}
         for matcher in (self._lemma, self._lower, self._tokens):
+            if not len(matcher):  # an empty matcher only warns
+                continue
             for match_id, start, end in matcher(doc):
                 code_id, kind, term = self._labels[match_id]
                 if kind == PATTERN:

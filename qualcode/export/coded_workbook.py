@@ -14,12 +14,13 @@ from typing import Sequence
 
 from ..coded import CODED_SHEET, CODES_COLUMN, EVIDENCE_COLUMN, REVIEW_COLUMNS, SEGMENT_COLUMNS, join_codes
 from ..domain import Codebook
-from ..fsutil import write_text
+from ..fsutil import write_files
 from ..code.coder import CodedSegment
-from .xlsx import append_row, fit_widths, new_workbook, save_workbook, style_header, write_table
+from .xlsx import append_row, fit_widths, new_workbook, style_header, write_table, xlsx_bytes
 
 CSV_NAME, XLSX_NAME = "coded_segments.csv", "coded_segments.xlsx"
 TEXT_WIDTH, EVIDENCE_WIDTH = 80, 50
+INPUT_SUFFIX = " (input)"
 
 
 def header(codebook: Codebook, attributes: Sequence[str]) -> list[str]:
@@ -34,6 +35,23 @@ def attribute_names(coded: Sequence[CodedSegment]) -> list[str]:
     return list(names)
 
 
+def attribute_columns(names: Sequence[str], codebook: Codebook) -> list[str]:
+    """The header of each attribute column: its own name, unless an output column already has it.
+
+    A table with its own ``comment``, ``start`` or ``codes`` column (or a coded file fed back in)
+    would otherwise give two columns of one name, and readers pick either one.
+    """
+    taken = set(header(codebook, ()))
+    columns = []
+    for name in names:
+        column = name
+        while column in taken:
+            column += INPUT_SUFFIX
+        taken.add(column)
+        columns.append(column)
+    return columns
+
+
 def rows(coded: Sequence[CodedSegment], codebook: Codebook, attributes: Sequence[str]) -> list[list[object]]:
     table = []
     for item in coded:
@@ -45,16 +63,21 @@ def rows(coded: Sequence[CodedSegment], codebook: Codebook, attributes: Sequence
 
 
 def write_coded(coded: Sequence[CodedSegment], codebook: Codebook, out: Path) -> Path:
-    """Write ``OUT/coded_segments.csv`` and ``OUT/coded_segments.xlsx``; returns the workbook path."""
+    """Write ``OUT/coded_segments.csv`` and ``OUT/coded_segments.xlsx``; returns the workbook path.
+
+    Both are built and written aside first, then renamed into place back to back, so a crash while
+    coding or writing leaves the old pair (see :func:`~qualcode.fsutil.atomic_paths`).
+    """
     attributes = attribute_names(coded)
-    columns = header(codebook, attributes)
+    columns = header(codebook, attribute_columns(attributes, codebook))
     body = rows(coded, codebook, attributes)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     writer.writerows(body)
-    write_text(Path(out) / CSV_NAME, buffer.getvalue())
-    return save_workbook(workbook(coded, codebook, columns, body), Path(out) / XLSX_NAME)
+    book = xlsx_bytes(workbook(coded, codebook, columns, body))
+    write_files({Path(out) / CSV_NAME: buffer.getvalue().encode("utf-8"), Path(out) / XLSX_NAME: book})
+    return Path(out) / XLSX_NAME
 
 
 def workbook(coded: Sequence[CodedSegment], codebook: Codebook, columns: list[str], body: list[list[object]]):

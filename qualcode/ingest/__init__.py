@@ -7,13 +7,15 @@ knows where the text came from. ``READERS`` is the one table of supported format
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from ..cases import CASES_FILENAME
 from ..config import Settings
 from ..domain import Transcript
 from ..errors import QualcodeError
 from ..fsutil import is_within
+from .captions import read_captions
+from .docx import read_docx
 from .table import read_table_transcripts
 from .text import parse_turns, read_text
 
@@ -31,14 +33,15 @@ def read_table(path: Path, settings: Settings) -> list[Transcript]:
 
 
 READERS: dict[str, Callable[[Path, Settings], list[Transcript]]] = {
-    ".txt": read_txt, ".csv": read_table, ".xlsx": read_table}
+    ".txt": read_txt, ".csv": read_table, ".xlsx": read_table, ".docx": read_docx, ".vtt": read_captions,
+    ".srt": read_captions}
 
 
 def discover(source: Path) -> list[Path]:
     """The transcript files of a folder (or one file), sorted by name.
 
-    The register (``participants.csv``) is never a transcript, and a symlink that leads outside
-    the folder is refused rather than followed.
+    The register (``participants.csv``) is never a transcript. A symlink is listed wherever it
+    leads: :func:`read_corpus` refuses one that leads outside the folder, as a failure of that file.
     """
     source = Path(source)
     if not source.exists():
@@ -49,9 +52,7 @@ def discover(source: Path) -> list[Path]:
     for path in sorted(source.iterdir(), key=lambda p: p.name):
         if path.name in NOT_TRANSCRIPTS or path.name.startswith(".") or path.suffix.lower() not in READERS:
             continue
-        if path.is_symlink() and not is_within(path.resolve(), source.resolve()):
-            raise QualcodeError("refusing a symlink that points outside the source folder", path)
-        if path.is_file():
+        if path.is_file() or path.is_symlink():
             found.append(path)
     if not found:
         raise QualcodeError(f"no transcripts found (looked for {', '.join(sorted(READERS))})", source)
@@ -66,11 +67,48 @@ def read_source(path: Path, settings: Settings) -> list[Transcript]:
     return reader(Path(path), settings)
 
 
-def read_corpus(source: Path, settings: Settings) -> list[Transcript]:
-    """Every transcript under ``source``, read before any work starts so bad input stops early."""
-    transcripts = [transcript for path in discover(source) for transcript in read_source(path, settings)]
+def read_corpus(source: Path, settings: Settings, failures: list[QualcodeError] | None = None) -> list[Transcript]:
+    """Every transcript under ``source``, read before any work starts so bad input stops early.
+
+    With a ``failures`` list (``--continue-on-error``), a file that cannot be read is recorded
+    there and skipped, so one bad file does not stop a corpus; if no file can be read, it stops.
+    """
+    transcripts = []
+    for path in discover(source):
+        try:
+            transcripts.extend(_read_inside(path, Path(source), settings))
+        except QualcodeError as error:
+            if failures is None:
+                raise
+            failures.append(error)
+    if failures and not transcripts:
+        more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+        raise QualcodeError(f"no file could be read: {failures[0].message}{more}", source)
     documents = [transcript.document for transcript in transcripts]
     duplicates = sorted({document for document in documents if documents.count(document) > 1})
     if duplicates:
         raise QualcodeError(f"duplicate document id(s) {', '.join(duplicates)}: rename one of the files", source)
     return transcripts
+
+
+def _read_inside(path: Path, source: Path, settings: Settings) -> list[Transcript]:
+    """Read one file of ``source``; a symlink that leads out of a source folder is refused, not followed."""
+    if source.is_dir() and path.is_symlink() and not is_within(path.resolve(), source.resolve()):
+        raise QualcodeError("refusing a symlink that points outside the source folder", path)
+    return read_source(path, settings)
+
+
+def failure_lines(failures: Sequence[QualcodeError]) -> list[str]:
+    """What ``--continue-on-error`` reports: each skipped file with its problem, then the count."""
+    if not failures:
+        return []
+    return [*(f"failed: {error.message}" for error in failures),
+            f"{len(failures)} file(s) could not be read and were skipped"]
+
+
+def encoding_warnings(transcripts: Sequence[Transcript]) -> list[str]:
+    """A note per file that was not UTF-8: cp1252 reads almost any bytes, so the researcher should
+    check that its accented letters and quotes came out right."""
+    sources = dict.fromkeys(t.source for t in transcripts if not t.encoding.startswith("utf-8"))
+    return [f"{source}: not UTF-8, read as Windows-1252 (cp1252); check its accented letters and quotes"
+            for source in sources]

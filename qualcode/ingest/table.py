@@ -18,7 +18,15 @@ ROW_SEPARATOR = "\n\n"
 
 
 def read_table_transcripts(path: Path) -> list[Transcript]:
-    table = read_table(path)
+    return [_transcript(document, rows, Path(path)) for document, rows in documents_of(read_table(path), path).items()]
+
+
+def documents_of(table, path: Path) -> dict[str, list[tuple[int, dict]]]:
+    """The rows that have text, by document, as (spreadsheet row number, record); one turn each.
+
+    The ``--keep-format`` copy regroups the table with this same function, so its rows line up
+    with the turns.
+    """
     if TEXT not in table.columns:
         raise QualcodeError(f"no 'text' column (columns: {', '.join(map(str, table.columns))})", path, 1)
     if ID in table.columns:
@@ -36,7 +44,7 @@ def read_table_transcripts(path: Path) -> list[Transcript]:
         groups.setdefault(document, []).append((row_number, record))
     if not groups:
         raise QualcodeError("the table has no text in its 'text' column", path, 2)
-    return [_transcript(document, rows, Path(path)) for document, rows in groups.items()]
+    return groups
 
 
 def _transcript(document: str, rows: list[tuple[int, dict]], path: Path) -> Transcript:

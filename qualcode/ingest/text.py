@@ -7,9 +7,10 @@ together so the format has one definition.
 
 from __future__ import annotations
 
+import codecs
 import re
 from pathlib import Path
-from typing import Callable
+from typing import BinaryIO, Callable, Iterator
 
 from ..domain import UNKNOWN_SPEAKER, Transcript, Turn
 from ..errors import QualcodeError
@@ -28,40 +29,88 @@ LABEL_RE = re.compile(
     rf"(?:[ \t]*\((?P<ts_after>{_TIME})\))?[ \t]*:(?:[ \t]+|$)"
 )
 MAX_LABEL_CHARS = 40
+CHUNK_BYTES = 1 << 20  # read size of the streaming decoder
+# A timestamp on its own, bare or in brackets: other readers (.docx) meet it outside a label.
+TIMESTAMP_RE = re.compile(rf"[ \t]*[\[(]?(?P<time>{_TIME})[\])]?")
 
 
 def decode(data: bytes, path: Path | str) -> tuple[str, str]:
-    """Decode transcript bytes: UTF-8 (BOM optional), else cp1252. Returns (text, encoding).
+    """Decode transcript bytes held in memory, by the rules of :func:`read_text`."""
+    return _decode_stream(lambda: iter((data,)), path)
 
-    Binary data (NUL bytes) and empty files are refused with the line where the problem is.
+
+def read_text(path: Path) -> tuple[str, str]:
+    """Read a transcript: UTF-8 (BOM optional), else cp1252. Returns (text, encoding).
+
+    The file is decoded chunk by chunk, so a 50 MB transcript never sits in memory as raw bytes
+    and text at once. Binary data (NUL bytes), undecodable bytes and empty files are refused
+    with the line where the problem is.
     """
-    if b"\x00" in data:
-        line = data[: data.index(b"\x00")].count(b"\n") + 1
-        raise QualcodeError("NUL byte found: this looks like a binary file, not a transcript", path, line)
     try:
-        text, encoding = data.decode("utf-8-sig"), ("utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8")
-    except UnicodeDecodeError as utf8_error:
-        try:
-            text, encoding = data.decode("cp1252"), "cp1252"
-        except UnicodeDecodeError:
-            line = data[: utf8_error.start].count(b"\n") + 1
-            raise QualcodeError("unreadable encoding: neither UTF-8 nor cp1252", path, line) from None
-    text = normalise_newlines(text)
-    if not text.strip():
-        raise QualcodeError("empty file: no text to process", path, 1)
-    return text, encoding
+        with open(path, "rb") as handle:
+            return _decode_stream(lambda: _chunks(handle), path)
+    except OSError as error:
+        raise QualcodeError(f"cannot read file ({error.strerror})", path) from None
 
 
 def normalise_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def read_text(path: Path) -> tuple[str, str]:
+def _chunks(handle: BinaryIO) -> Iterator[bytes]:
+    """The file from its start, in chunks: each encoding tried reads it again from the top."""
+    handle.seek(0)
+    while chunk := handle.read(CHUNK_BYTES):
+        yield chunk
+
+
+class _Undecodable(Exception):
+    """Internal: the bytes are not valid in the encoding being tried, first on ``line``."""
+
+    def __init__(self, line: int):
+        super().__init__(line)
+        self.line = line
+
+
+def _decode_stream(read_chunks: Callable[[], Iterator[bytes]], path: Path | str) -> tuple[str, str]:
+    """UTF-8 first; at the first invalid byte, start again in cp1252 (which reads almost anything)."""
     try:
-        data = Path(path).read_bytes()
-    except OSError as error:
-        raise QualcodeError(f"cannot read file ({error.strerror})", path) from None
-    return decode(data, path)
+        text = _decode_as("utf-8-sig", read_chunks(), path)
+    except _Undecodable as utf8_error:
+        try:
+            return _decode_as("cp1252", read_chunks(), path), "cp1252"
+        except _Undecodable:
+            raise QualcodeError("unreadable encoding: neither UTF-8 nor cp1252", path, utf8_error.line) from None
+    has_bom = next(read_chunks(), b"").startswith(codecs.BOM_UTF8)
+    return text, ("utf-8-sig" if has_bom else "utf-8")
+
+
+def _decode_as(encoding: str, chunks: Iterator[bytes], path: Path | str) -> str:
+    """The text in one encoding with LF newlines, decoded incrementally; NUL bytes and a text of
+    only whitespace are refused. A CR ending a chunk is held back in case an LF starts the next."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    pieces: list[str] = []
+    line, held = 1, ""
+    for chunk in chunks:
+        if b"\x00" in chunk:
+            raise QualcodeError("NUL byte found: this looks like a binary file, not a transcript", path,
+                                line + chunk.count(b"\n", 0, chunk.index(b"\x00")))
+        piece = held + _decode_chunk(decoder, chunk, line)
+        held = "\r" if piece.endswith("\r") else ""
+        pieces.append(normalise_newlines(piece.removesuffix(held)))
+        line += chunk.count(b"\n")
+    pieces.append(normalise_newlines(held + _decode_chunk(decoder, b"", line, final=True)))
+    if all(piece.isspace() or not piece for piece in pieces):
+        raise QualcodeError("empty file: no text to process", path, 1)
+    return "".join(pieces)
+
+
+def _decode_chunk(decoder: codecs.IncrementalDecoder, chunk: bytes, line: int, final: bool = False) -> str:
+    """Decode one chunk; ``line`` is the line the chunk starts on, for the error."""
+    try:
+        return decoder.decode(chunk, final)
+    except UnicodeDecodeError as error:  # error.object: bytes held from the last chunk (no LF) + this one
+        raise _Undecodable(line + error.object.count(b"\n", 0, error.start)) from None
 
 
 def match_label(line: str) -> re.Match | None:
@@ -80,8 +129,7 @@ def parse_turns(text: str, document: str, is_interviewer: Callable[[str], bool],
     speaker.
     """
     opened: list[list] = []  # [speaker, timestamp, text start, text end]
-    offset = 0
-    for line in text.split("\n"):
+    for offset, line in _lines(text):
         match = match_label(line)
         content_start = offset + len(line) - len(line.lstrip())
         content_end = offset + len(line.rstrip())
@@ -95,13 +143,22 @@ def parse_turns(text: str, document: str, is_interviewer: Callable[[str], bool],
             elif opened[-1][2] == opened[-1][3]:  # label line had no text: the turn starts here
                 opened[-1][2] = content_start
             opened[-1][3] = content_end
-        offset += len(line) + 1
     turns = tuple(
         Turn(index=i + 1, speaker=speaker, text=text[start:end], start=start, end=end,
              is_interviewer=is_interviewer(speaker), timestamp=timestamp)
         for i, (speaker, timestamp, start, end) in enumerate(opened)
     )
     return Transcript(document=document, text=text, turns=turns, source=source, encoding=encoding)
+
+
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    """``(offset, line)`` for each line, as ``text.split("\\n")`` gives them, without a list of them
+    all: a 50 MB transcript is not held a second time as a million line strings."""
+    start = 0
+    while (end := text.find("\n", start)) >= 0:
+        yield start, text[start:end]
+        start = end + 1
+    yield start, text[start:]
 
 
 def format_turn(speaker: str, text: str, timestamp: str | None = None) -> str:

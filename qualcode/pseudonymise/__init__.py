@@ -1,8 +1,9 @@
 """Stage 1, pseudonymise: raw transcripts in, transcripts safe for an analyst out.
 
 ``run_pseudonymise`` is the I/O edge: it reads every input first (so bad input stops the run
-before anything is written), analyses all turns, plans replacements, then writes the key and log
-to the secure folder and swaps the new outputs in as a whole, after the leak check passed.
+before anything is written), analyses all turns, plans replacements and stages the outputs; only
+after the leak check passed does it write the key and log to the secure folder and swap the new
+outputs in as a whole.
 """
 
 from __future__ import annotations
@@ -14,15 +15,16 @@ from pathlib import Path
 
 from ..cases import CASE_ATTRIBUTES, CASE_KEY, CASES_FILENAME
 from ..config import Settings
+from ..errors import QualcodeError
 from ..fsutil import refuse_inside, staged_dir, write_secure_text, write_text
-from ..ingest import REGISTER_FILENAME, read_corpus
+from ..ingest import REGISTER_FILENAME, encoding_warnings, failure_lines, read_corpus
 from ..nlp import check_model_available
 from ..progress import progress_bar
 from ..register import Register, load_register
 from .key import PseudonymKey
 from .leakcheck import assert_no_leaks
 from .recognizers import shipped_role_lexicon
-from .stage import LOG_COLUMNS, StagePlan, plan
+from .stage import LOG_COLUMNS, StagePlan, analysed_texts, plan
 
 LOG_FILENAME = "pseudonymisation_log.csv"
 
@@ -34,12 +36,13 @@ class Summary:
     replacements: int
     out: Path
     warnings: list[str] = field(default_factory=list)
+    failures: list[QualcodeError] = field(default_factory=list)
 
     def __str__(self) -> str:
         lines = [f"warning: {warning}" for warning in self.warnings]
         lines.append(f"pseudonymised {self.documents} document(s), {self.turns} turn(s), "
                      f"{self.replacements} replacement(s) into {self.out}")
-        return "\n".join(lines)
+        return "\n".join(lines + failure_lines(self.failures))
 
 
 def resolve_register(source: Path, register_path: Path | None) -> tuple[Register, list[str]]:
@@ -53,34 +56,50 @@ def resolve_register(source: Path, register_path: Path | None) -> tuple[Register
 
 
 def run_pseudonymise(source: Path, out: Path, register_path: Path | None, key_path: Path,
-                     settings: Settings, passphrase: str | None = None) -> Summary:
-    """The stage end to end. With ``passphrase`` the key is stored encrypted (and must be, to be read)."""
+                     settings: Settings, passphrase: str | None = None, continue_on_error: bool = False,
+                     keep_format: bool = False) -> Summary:
+    """The stage end to end. With ``passphrase`` the key is stored encrypted (and must be, to be read).
+
+    With ``keep_format``, each input that is not a ``.txt`` also gets a pseudonymised copy in its own
+    format, staged and leak-checked with the rest.
+
+    With ``continue_on_error``, files that cannot be read are skipped and listed in the summary.
+    """
     from .analyse import analyse_texts
 
     refuse_inside(key_path, out, "key")
     register, warnings = resolve_register(source, register_path)
     check_model_available(settings.model)
-    transcripts = read_corpus(source, settings)
+    failures: list[QualcodeError] | None = [] if continue_on_error else None
+    transcripts = read_corpus(source, settings, failures)
+    warnings.extend(encoding_warnings(transcripts))
     key = PseudonymKey.load(key_path, passphrase)
     lexicon = shipped_role_lexicon().with_register(register)
 
-    texts = [turn.text for transcript in transcripts for turn in transcript.turns]
+    texts = analysed_texts(transcripts)
     with progress_bar(len(texts), "pseudonymising", settings.quiet) as bar:
         detections = analyse_texts(texts, settings.model, register, lexicon, settings.batch_size,
                                    settings.workers, bar.update)
     result = plan(transcripts, detections, register, key, lexicon, settings.style)
 
-    key.save(key_path, passphrase)
-    write_secure_text(Path(key_path).parent / LOG_FILENAME, log_csv(result))
     with staged_dir(out) as staging:
         for document in result.documents:
             write_text(staging / f"{document.document}.txt", document.text)
+        if keep_format:
+            from ..export.keep_format import write_copies
+
+            write_copies(staging, transcripts, result.documents)
         write_text(staging / CASES_FILENAME, cases_csv(result, register, key))
         if register.people:
             assert_no_leaks(staging, register)
         else:
             warnings.append("leak check skipped: it needs a register")
-    return Summary(len(transcripts), len(texts), len(result.log), Path(out), warnings)
+        # Only now, with the outputs staged and checked, do the key and log change: a refused
+        # --out or a failed leak check leaves the secure folder as it was.
+        key.save(key_path, passphrase)
+        write_secure_text(Path(key_path).parent / LOG_FILENAME, log_csv(result))
+    turns = sum(len(transcript.turns) for transcript in transcripts)
+    return Summary(len(transcripts), turns, len(result.log), Path(out), warnings, failures or [])
 
 
 def log_csv(result: StagePlan) -> str:

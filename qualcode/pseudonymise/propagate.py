@@ -13,6 +13,7 @@ from typing import Callable, Iterable, Sequence
 
 from presidio_analyzer import PatternRecognizer
 
+from ..register import Register, normalise
 from .analyse import Detection
 from .recognizers import DETECTOR_PRIORITY, NER_ENTITIES, PERSON, PROPAGATION
 
@@ -62,6 +63,21 @@ def propagation_terms(found: Iterable[tuple[str, str]], common_words: frozenset[
     return terms
 
 
+def full_names(found: Iterable[tuple[str, str]], register: Register) -> dict[str, set[str]]:
+    """``{normalised name part: every full name it is part of}``, the register's names included.
+
+    Who a first name or surname said alone may be. Common words count here: NER found "Mark" as
+    a person, so it is replaced anyway; the only question is by which pseudonym.
+    """
+    people = {*register.all_names, *(text for entity_type, text in found if entity_type == PERSON)}
+    wholes: dict[str, set[str]] = {}
+    for text in people:
+        if len(text.split()) > 1:
+            for part in name_parts(text):
+                wholes.setdefault(normalise(part), set()).add(text)
+    return wholes
+
+
 def propagation_recognizers(terms: dict[str, dict[str, str]]) -> list[PatternRecognizer]:
     """Case-sensitive whole-word deny lists: "Rob" the name, not "rob" the verb."""
     return [
@@ -71,12 +87,30 @@ def propagation_recognizers(terms: dict[str, dict[str, str]]) -> list[PatternRec
     ]
 
 
-def propagate(text: str, recognizers: Sequence[PatternRecognizer]) -> list[Detection]:
+def propagate(text: str, recognizers: Sequence[PatternRecognizer], offset: int = 0) -> list[Detection]:
     return [
-        Detection(result.start, result.end, result.entity_type, PROPAGATION, round(float(result.score), 4))
+        Detection(offset + result.start, offset + result.end, result.entity_type, PROPAGATION,
+                  round(float(result.score), 4))
         for recognizer in recognizers
         for result in recognizer.analyze(text, [recognizer.supported_entities[0]])
     ]
+
+
+def propagate_into_gaps(text: str, kept: Sequence[Detection], recognizers: Sequence[PatternRecognizer]) -> list[Detection]:
+    """Propagation again in the text that no kept span covers.
+
+    A deny list matches each place once, longest term first. So a long NER slip ("techUK and the
+    Information Economy Council") that loses to a register find inside it also hides the shorter
+    term it contains; looking again where nothing was kept finds that term.
+    """
+    found, start = [], 0
+    for span in sorted(kept, key=lambda d: d.start):
+        if span.start > start:
+            found.extend(propagate(text[start:span.start], recognizers, start))
+        start = max(start, span.end)
+    if start < len(text):
+        found.extend(propagate(text[start:], recognizers, start))
+    return found
 
 
 def widen_register_people(detections: Sequence[Detection]) -> list[Detection]:
@@ -96,15 +130,18 @@ def widen_register_people(detections: Sequence[Detection]) -> list[Detection]:
 
 
 def resolve_overlaps(detections: Iterable[Detection]) -> list[Detection]:
-    """Keep non-overlapping spans: register finds first, then longest, then trusted detector, score.
+    """Keep non-overlapping spans: patterns first, then register finds, then longest, trusted detector, score.
 
-    The register is ground truth, so "Dr Anjali Mistry" mis-tagged as an organisation still
-    becomes the person's pseudonym. Among the rest, longest-first leaves fewest characters
-    exposed; any part of a lost span that names someone is caught again by propagation.
+    Contact details and identifiers are exact by construction, so a name inside one goes with
+    it: "lisa.hammond@…" becomes [email], not the person's pseudonym stretched over the address
+    by an NER slip. The register is ground truth for the rest, so "Dr Anjali Mistry" mis-tagged
+    as an organisation still becomes the person's pseudonym. Among the rest, longest-first leaves
+    fewest characters exposed; any part of a lost span that names someone is caught again by
+    propagation.
     """
-    ranked = sorted(set(widen_register_people(list(detections))), key=lambda d: (d.detector != "register", -(d.end - d.start),
-                                                    DETECTOR_PRIORITY.get(d.detector, 9), -d.score, d.start,
-                                                    d.entity_type))
+    ranked = sorted(set(widen_register_people(list(detections))),
+                    key=lambda d: (d.detector != "pattern", d.detector != "register", -(d.end - d.start),
+                                   DETECTOR_PRIORITY.get(d.detector, 9), -d.score, d.start, d.entity_type))
     kept: list[Detection] = []
     for detection in ranked:
         if detection.end > detection.start and all(detection.end <= k.start or detection.start >= k.end for k in kept):

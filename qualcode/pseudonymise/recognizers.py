@@ -19,7 +19,6 @@ from presidio_analyzer.predefined_recognizers import (
     EmailRecognizer,
     SpacyRecognizer,
     NhsRecognizer,
-    UkNinoRecognizer,
     UkPostcodeRecognizer,
     UrlRecognizer,
 )
@@ -74,6 +73,22 @@ class UkPhoneRecognizer(PatternRecognizer):
     def __init__(self):
         super().__init__(supported_entity=PHONE, patterns=self.PATTERNS, context=self.CONTEXT,
                          name="UkPhoneRecognizer")
+
+
+class UkNinoRecognizer(PatternRecognizer):
+    """National Insurance numbers with any two-letter prefix, HMRC's specimen ``QQ 12 34 56 C`` too.
+
+    Presidio's recognizer follows HMRC's allocation rules, so a number misheard or mistyped in
+    transcription, or the specimen itself, slips through. Removing identifiers must not depend on
+    them being valid: two letters, six digits (spaced in pairs or not) and a suffix A-D count.
+    """
+
+    PATTERNS = [Pattern("NI number", r"\b[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b", 0.5)]
+    CONTEXT = ["national insurance", "ni number", "nino", "insurance"]
+
+    def __init__(self):
+        super().__init__(supported_entity="UK_NINO", patterns=self.PATTERNS, context=self.CONTEXT,
+                         name="UkNinoRecognizer")
 
 
 _DATE = (r"(?:\d{1,2}(?:st|nd|rd|th)?(?:\s+of)?\s+[A-Z][a-z]{2,8}\.?,?\s+\d{4}"

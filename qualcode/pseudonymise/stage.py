@@ -1,23 +1,25 @@
 """The pseudonymisation stage: detections in, consistent replacements and a review log out.
 
-Planning is pure: given transcripts, per-turn detections, the register and the key, it decides
-every replacement in a fixed order (documents by name, turns, offsets) so two runs give the same
-bytes. Presidio's ``AnonymizerEngine`` applies the replacements through custom operators that
-read the key, so one mapping serves the text, the speaker labels and the log.
+Planning is pure: given transcripts, the detections of every analysed text (each turn's text and
+table cells), the register and the key, it decides every replacement in a fixed order (documents
+by name, turns, offsets) so two runs give the same bytes. Presidio's ``AnonymizerEngine`` applies
+the replacements through custom operators that read the key, so one mapping serves the text, the
+speaker labels and the log.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Mapping, Sequence
 
-from ..domain import UNKNOWN_SPEAKER, Transcript
+from ..domain import UNKNOWN_SPEAKER, Transcript, Turn
 from ..ingest.text import format_transcript
 from ..register import Register, normalise
 from .analyse import Detection
 from .key import PseudonymKey
-from .propagate import lower_case_words, propagate, propagation_recognizers, propagation_terms, resolve_overlaps
+from .propagate import (full_names, lower_case_words, propagate, propagate_into_gaps, propagation_recognizers,
+                        propagation_terms, resolve_overlaps)
 from .recognizers import ENTITY_TYPES, PERSON, ROLE, GenericBodies, RoleLexicon, shipped_generic_bodies
 
 LOG_COLUMNS = ("document", "start", "end", "entity_type", "original", "replacement", "detector", "score")
@@ -36,12 +38,25 @@ class LogRow:
     score: float
 
 
+@dataclass(frozen=True)
+class PseudonymisedTurn:
+    """A turn after replacement. ``replacements`` are (start, end, pseudonym) spans of the original
+    turn's text, so a copy in the source format (``--keep-format``) can replace the same spans."""
+
+    speaker: str
+    text: str
+    timestamp: str | None
+    replacements: tuple[tuple[int, int, str], ...] = ()
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+
 @dataclass
 class PseudonymisedDocument:
     source_name: str
     document: str
     text: str
     speakers: set[str] = field(default_factory=set)
+    turns: list[PseudonymisedTurn] = field(default_factory=list)
 
 
 @dataclass
@@ -71,17 +86,28 @@ def speaker_pseudonym(label: str, is_interviewer: bool, register: Register, key:
     return key.person_pseudonym(person) if person else key.replacement(PERSON, label, register)
 
 
+def turn_texts(turn: Turn) -> list[str]:
+    """What is analysed in a turn: its text, then every attribute cell, as a survey export may still
+    carry a name in any column."""
+    return [turn.text, *turn.attributes.values()]
+
+
+def analysed_texts(transcripts: Sequence[Transcript]) -> list[str]:
+    """Every text to analyse, in the order :func:`plan` expects their detections."""
+    return [text for transcript in transcripts for turn in transcript.turns for text in turn_texts(turn)]
+
+
 def found_strings(transcripts: Sequence[Transcript], detections: Sequence[Sequence[Detection]],
                   register: Register) -> list[tuple[str, str]]:
     """(entity type, text) of every NER/register find and unregistered speaker, in corpus order."""
     found = []
-    turns = [(transcript, turn) for transcript in transcripts for turn in transcript.turns]
-    for (transcript, turn), turn_detections in zip(turns, detections):
+    text_detections = iter(detections)
+    for turn in (turn for transcript in transcripts for turn in transcript.turns):
         if not keeps_label(turn.speaker, turn.is_interviewer) and register.find(turn.speaker) is None:
             found.append((PERSON, turn.speaker))
-        for d in turn_detections:
-            if d.detector in ("ner", "register"):
-                found.append((d.entity_type, turn.text[d.start:d.end]))
+        for text in turn_texts(turn):
+            found.extend((d.entity_type, text[d.start:d.end]) for d in next(text_detections)
+                         if d.detector in ("ner", "register"))
     found.extend((PERSON, name) for name in register.all_names)
     return found
 
@@ -101,15 +127,24 @@ def plan(transcripts: Sequence[Transcript], detections: Sequence[Sequence[Detect
 
     key.assign_people(register, style)
     generic = GenericBodies(shipped_generic_bodies(), register)
-    turns = [turn for transcript in transcripts for turn in transcript.turns]
-    detections = [generic.drop_inside(turn.text, found) for turn, found in zip(turns, detections)]
+    texts = analysed_texts(transcripts)
+    detections = [generic.drop_inside(text, found) for text, found in zip(texts, detections)]
     found = found_strings(transcripts, detections, register)
-    terms = propagation_terms(found, lower_case_words(turn.text for turn in turns), generic.is_generic)
-    for entity_type, text in found:  # whole strings first, so their parts can share the pseudonym
-        if entity_type == PERSON:
-            key.replacement(entity_type, text, register)
-    for part, whole in terms[PERSON].items():
-        key.alias(PERSON, part, key.replacement(PERSON, whole, register))
+    terms = propagation_terms(found, lower_case_words(texts), generic.is_generic)
+    # Full names first, in corpus order. A first name or surname, found alone by NER or as a
+    # propagation term, shares the pseudonym of the full names it is part of when they are all one
+    # person ("Carl" and "Carl Miller"); an ambiguous one ("David": three people) gets a number of
+    # its own rather than someone else's pseudonym. The register's own names map to their person.
+    people = [text for entity_type, text in found if entity_type == PERSON]
+    for text in people:
+        if len(text.split()) > 1 or register.find(text):
+            key.replacement(PERSON, text, register)
+    wholes = full_names(found, register)
+    for text in [*people, *terms[PERSON]]:
+        pseudonyms = {key.replacement(PERSON, whole, register) for whole in sorted(wholes.get(normalise(text), ()))}
+        if len(pseudonyms) == 1 and not register.find(text):
+            key.alias(PERSON, text, pseudonyms.pop())
+        key.replacement(PERSON, text, register)
     propagators = propagation_recognizers(terms)
     anonymizer = AnonymizerEngine()
     person_terms = list(terms[PERSON])
@@ -121,6 +156,15 @@ def plan(transcripts: Sequence[Transcript], detections: Sequence[Sequence[Detect
     operators = {entity_type: OperatorConfig("custom", {"lambda": lambda original, e=entity_type: replace(e, original)})
                  for entity_type in ENTITY_TYPES}
 
+    def pseudonymise(text: str, detected: Sequence[Detection]) -> tuple[str, list[Detection], list[str]]:
+        """One text with its detections and propagated terms replaced; also the spans and their pseudonyms."""
+        spans = resolve_overlaps([*detected, *generic.drop_inside(text, propagate(text, propagators))])
+        spans = resolve_overlaps([*spans, *generic.drop_inside(text, propagate_into_gaps(text, spans, propagators))])
+        # Decide in reading order (the anonymizer works backwards), so numbering follows the text.
+        replacements = [replace(s.entity_type, text[s.start:s.end]) for s in spans]
+        results = [RecognizerResult(s.entity_type, s.start, s.end, s.score) for s in spans]
+        return (anonymizer.anonymize(text, results, operators).text if spans else text), spans, replacements
+
     documents, log = [], []
     turn_detections = iter(detections)
     for transcript in transcripts:
@@ -128,21 +172,27 @@ def plan(transcripts: Sequence[Transcript], detections: Sequence[Sequence[Detect
         identifying = identifying_name(source_name, person_terms, register)
         document = PseudonymisedDocument(source_name, key.document_id(source_name, transcript.document, identifying),
                                          "")
-        rendered = []
         for turn in transcript.turns:
-            spans = resolve_overlaps([*next(turn_detections),
-                                      *generic.drop_inside(turn.text, propagate(turn.text, propagators))])
-            # Decide in reading order (the anonymizer works backwards), so numbering follows the text.
-            replacements = [replace(s.entity_type, turn.text[s.start:s.end]) for s in spans]
-            results = [RecognizerResult(s.entity_type, s.start, s.end, s.score) for s in spans]
-            text = anonymizer.anonymize(turn.text, results, operators).text if spans else turn.text
+            text, spans, replacements = pseudonymise(turn.text, next(turn_detections))
+            log.extend(log_rows(source_name, turn.start, turn.text, spans, replacements))
+            attributes = {}
+            for column, value in turn.attributes.items():  # cell offsets: the cell is its own text
+                attributes[column], cell_spans, cell_replacements = pseudonymise(value, next(turn_detections))
+                log.extend(log_rows(f"{source_name} ({column}, turn {turn.index})", 0, value, cell_spans,
+                                    cell_replacements))
             speaker = speaker_pseudonym(turn.speaker, turn.is_interviewer, register, key)
             if not turn.is_interviewer:
                 document.speakers.add(speaker)
-            rendered.append((speaker, text, turn.timestamp))
-            log.extend(LogRow(source_name, turn.start + s.start, turn.start + s.end, s.entity_type,
-                              turn.text[s.start:s.end], replacement, s.detector, s.score)
-                       for s, replacement in zip(spans, replacements))
-        document.text = format_transcript(rendered)
+            document.turns.append(PseudonymisedTurn(
+                speaker, text, turn.timestamp, tuple((s.start, s.end, r) for s, r in zip(spans, replacements)),
+                attributes))
+        document.text = format_transcript([(turn.speaker, turn.text, turn.timestamp) for turn in document.turns])
         documents.append(document)
     return StagePlan(documents, log)
+
+
+def log_rows(document: str, offset: int, text: str, spans: Sequence[Detection],
+             replacements: Sequence[str]) -> list[LogRow]:
+    """Review-log rows for the replacements of one text that starts at ``offset`` in its document."""
+    return [LogRow(document, offset + s.start, offset + s.end, s.entity_type, text[s.start:s.end], replacement,
+                   s.detector, s.score) for s, replacement in zip(spans, replacements)]

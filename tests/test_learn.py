@@ -1,0 +1,316 @@
+"""The coder that learns from reviewed codes: train, save and reload, ``code --model-dir``, evaluate.
+
+The real data is the games-as-art set: 90 answers, 31 codes known only by their definitions,
+gold codes = the union of the ``**span**<sup>a; b</sup>`` codes of each answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+from sklearn.metrics import cohen_kappa_score, f1_score, precision_recall_fscore_support
+
+from conftest import DATASETS
+from qualcode.cli import main
+from qualcode.code.coder import CodedSegment
+from qualcode.codebook import load_codebook, write_codebook
+from qualcode.config import DEFAULT_MODEL
+from qualcode.domain import PARTICIPANT, Code, Codebook, Segment
+from qualcode.errors import QualcodeError
+from qualcode.learn import LearnedCoder, cross_validate, load_model, read_labelled, save_model
+from qualcode.learn.evaluate import BASELINE, COMBINED, RULES, score
+from qualcode.learn.model import DocCache, best_f1_threshold, rule_evidence, with_model
+from qualcode.learn.store import ARRAYS, MANIFEST, PARAMS
+from qualcode.nlp import lemma_pipeline
+
+GAMES = DATASETS / "games_as_art_coded"
+GOLD_SPAN = re.compile(r"\*\*(.+?)\*\*<sup>(.*?)</sup>", re.DOTALL)
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def gold_codes(coded_text: str) -> list[str]:
+    return sorted({slug(code) for _, codes in GOLD_SPAN.findall(coded_text) for code in codes.split(";")
+                   if code.strip()})
+
+
+@pytest.fixture(scope="module")
+def games(datasets, tmp_path_factory) -> tuple[Path, Path]:
+    """The codebook (definitions only) and a labelled table (id, text, codes) built from the data set."""
+    folder = tmp_path_factory.mktemp("games")
+    descriptions = pd.read_csv(GAMES / "code_descriptions.csv")
+    codes = tuple(Code(id=slug(name), name=name, definition=definition)
+                  for name, definition in zip(descriptions["code"], descriptions["description"]))
+    write_codebook(Codebook("Games as art", "1", "", "turn", codes), folder / "codebook.yaml")
+    texts = pd.read_csv(GAMES / "coded_texts.csv")
+    pd.DataFrame({"id": [f"answer{number:03d}" for number in range(len(texts))], "text": texts["text"],
+                  "codes": [";".join(gold_codes(text)) for text in texts["coded_text"]]}
+                 ).to_csv(folder / "labelled.csv", index=False)
+    return folder / "codebook.yaml", folder / "labelled.csv"
+
+
+@pytest.fixture(scope="module")
+def codebook(games) -> Codebook:
+    return load_codebook(games[0])
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return DocCache(lemma_pipeline(DEFAULT_MODEL))
+
+
+@pytest.fixture(scope="module")
+def data(games, codebook):
+    return read_labelled(games[1], codebook)
+
+
+@pytest.fixture(scope="module")
+def saved(data, codebook, nlp, tmp_path_factory) -> tuple[LearnedCoder, Path]:
+    model = LearnedCoder(codebook, nlp).fit(data.segments, data.labels)
+    return model, save_model(model, tmp_path_factory.mktemp("models") / "games")
+
+
+def copy_model(saved, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(saved[1], tmp_path / "model"))
+
+
+# --- the data -----------------------------------------------------------------------------------
+
+def test_labelled_games_table(data, codebook):
+    assert len(data) == 90 and len(codebook.ids) == 31
+    assert data.labels.shape == (90, 31)
+    assert data.labels.any(axis=1).sum() == 89  # one answer was left uncoded by its analysts
+
+
+# --- how good it is -----------------------------------------------------------------------------
+
+def test_cross_validated_learned_coder_beats_the_rules_and_the_baseline(data, codebook, nlp, capsys):
+    evaluation = cross_validate(data, codebook, nlp, folds=5)
+    baseline, rules, combined = (evaluation.system(name) for name in (BASELINE, RULES, COMBINED))
+    with capsys.disabled():
+        print(f"\ngames-as-art, 5-fold CV, micro/macro-F1 (mean kappa): "
+              + "; ".join(f"{system.name} {system.micro_f1:.3f}/{system.macro_f1:.3f} ({system.mean_kappa:.3f})"
+                          for system in (baseline, rules, combined)))
+    assert combined.macro_f1 > rules.macro_f1
+    assert combined.micro_f1 > rules.micro_f1
+    assert combined.micro_f1 > baseline.micro_f1 and combined.macro_f1 > baseline.macro_f1
+
+
+def test_codes_with_few_examples_are_left_to_the_rules(saved, data, codebook):
+    model, _ = saved
+    examples = dict(zip(codebook.ids, data.labels.sum(axis=0)))
+    assert model.codes_ and all(examples[code] >= model.min_positives for code in model.codes_)
+    assert {code for code, count in examples.items() if count < model.min_positives}.isdisjoint(model.codes_)
+
+
+# --- saving and loading -------------------------------------------------------------------------
+
+def test_saved_model_reloads_with_identical_probabilities(saved, data, codebook, nlp):
+    model, directory = saved
+    loaded = load_model(directory, codebook, nlp)
+    assert loaded.codes_ == model.codes_
+    assert np.array_equal(loaded.thresholds_, model.thresholds_)
+    assert np.array_equal(loaded.predict_proba(data.segments), model.predict_proba(data.segments))
+    assert not list(directory.glob("*.pkl")) and {MANIFEST, PARAMS, ARRAYS} <= {p.name for p in directory.iterdir()}
+
+
+def test_edited_coefficient_is_refused(saved, codebook, nlp, tmp_path):
+    directory = copy_model(saved, tmp_path)
+    with np.load(directory / ARRAYS) as stored:
+        arrays = dict(stored)
+    arrays["coef"][0, 0] += 0.5
+    np.savez(directory / ARRAYS, **arrays)
+    with pytest.raises(QualcodeError, match=r"tampered or damaged model: arrays.npz does not match its sha256"):
+        load_model(directory, codebook, nlp)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda manifest: manifest.update(format_version=2), "format version 2 is not supported"),
+    (lambda manifest: manifest["files"].update({PARAMS: "0" * 64}), "params.json does not match its sha256"),
+    (lambda manifest: manifest["files"].pop(ARRAYS), "manifest was edited"),
+    (lambda manifest: manifest.update(format="pickle"), "not a qualcode model"),
+])
+def test_edited_manifest_is_refused(saved, codebook, nlp, tmp_path, edit, message):
+    directory = copy_model(saved, tmp_path)
+    manifest = json.loads((directory / MANIFEST).read_text())
+    edit(manifest)
+    (directory / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(QualcodeError, match=message):
+        load_model(directory, codebook, nlp)
+
+
+def test_edited_params_are_refused(saved, codebook, nlp, tmp_path):
+    directory = copy_model(saved, tmp_path)
+    text = (directory / PARAMS).read_text()
+    (directory / PARAMS).write_text(text.replace('"min_positives": 5', '"min_positives": 1'))
+    with pytest.raises(QualcodeError, match="params.json does not match its sha256"):
+        load_model(directory, codebook, nlp)
+
+
+def test_a_forged_pickle_is_never_unpickled(saved, codebook, nlp, tmp_path):
+    """Even with the checksum forged to match, arrays are read with allow_pickle=False."""
+    directory = copy_model(saved, tmp_path)
+    witness = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (Path.touch, (witness,))
+
+    buffer = io.BytesIO()
+    np.savez(buffer, coef=np.array([Payload()], dtype=object))
+    (directory / ARRAYS).write_bytes(buffer.getvalue())
+    manifest = json.loads((directory / MANIFEST).read_text())
+    manifest["files"][ARRAYS] = hashlib.sha256(buffer.getvalue()).hexdigest()
+    (directory / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(QualcodeError, match="unreadable model arrays"):
+        load_model(directory, codebook, nlp)
+    assert not witness.exists()
+
+
+def test_a_model_for_another_codebook_is_refused(saved, codebook, nlp):
+    other = replace(codebook, name="Other", codes=codebook.codes[:-1])
+    with pytest.raises(QualcodeError, match="trained for codebook 'Games as art'"):
+        load_model(saved[1], other, nlp)
+
+
+def test_a_changed_definition_is_refused(saved, codebook, nlp):
+    changed = replace(codebook, codes=(replace(codebook.codes[0], definition="Something else."), *codebook.codes[1:]))
+    with pytest.raises(QualcodeError, match=f"definition, keywords or patterns of {codebook.ids[0]} changed"):
+        load_model(saved[1], changed, nlp)
+
+
+def test_a_folder_that_is_not_a_model_is_never_replaced(saved, tmp_path):
+    (tmp_path / "notes.txt").write_text("keep me")
+    with pytest.raises(QualcodeError, match="holds no qualcode model"):
+        save_model(saved[0], tmp_path)
+    assert (tmp_path / "notes.txt").read_text() == "keep me"
+
+
+# --- combining with the rules -------------------------------------------------------------------
+
+def segment(text: str = "text") -> Segment:
+    return Segment("s1", "doc", "P1", PARTICIPANT, text, 0, len(text))
+
+
+def test_evidence_names_the_model_beside_the_rules():
+    ids = ("a", "b", "c")
+    rules = CodedSegment(segment(), {}, ("a", "c"), "a: keywords 'x | y'; similarity 0.20 | c: similarity 0.05")
+    merged = with_model(rules, {"b": 0.61, "c": 0.83}, ids)
+    assert merged.codes == ("a", "b", "c")
+    assert merged.evidence == "a: keywords 'x | y'; similarity 0.20 | b: model 0.61 | c: model 0.83; similarity 0.05"
+    assert with_model(rules, {}, ids) is rules
+
+
+def test_rule_evidence_splits_only_before_known_codes():
+    assert rule_evidence("a: keywords 'x | y' | b: similarity 0.1", ("a", "b")) == \
+        {"a": "keywords 'x | y'", "b": "similarity 0.1"}
+    assert rule_evidence("", ("a",)) == {}
+
+
+def test_scores_match_sklearn():
+    rng = np.random.default_rng(0)
+    truth, predicted = rng.random((60, 5)) < 0.3, rng.random((60, 5)) < 0.4
+    truth[:, 4] = False  # a code nobody used counts in micro-F1, not in macro-F1
+    result = score("x", truth, predicted, list("abcde"))
+    assert result.micro_f1 == pytest.approx(f1_score(truth, predicted, average="micro"))
+    assert result.macro_f1 == pytest.approx(f1_score(truth, predicted, average="macro", labels=range(4)))
+    precision, recall, f1, _ = precision_recall_fscore_support(truth, predicted, zero_division=0)
+    assert [c.precision for c in result.per_code] == pytest.approx(precision)
+    assert [c.recall for c in result.per_code] == pytest.approx(recall)
+    assert [c.f1 for c in result.per_code] == pytest.approx(f1)
+    assert result.per_code[0].kappa == pytest.approx(cohen_kappa_score(truth[:, 0], predicted[:, 0]))
+
+
+def test_best_f1_threshold_cuts_between_distinct_probabilities():
+    truth = np.array([1, 1, 0, 1, 0, 0], dtype=bool)
+    proba = np.array([0.9, 0.8, 0.7, 0.6, 0.2, 0.1])
+    assert best_f1_threshold(truth, proba) == pytest.approx(0.4)  # keep the top four: F1 6/7
+    assert best_f1_threshold(np.array([1, 0], dtype=bool), np.array([0.5, 0.5])) == pytest.approx(0.25)
+
+
+def test_code_with_model_adds_to_the_rules_and_says_so(games, saved, tmp_path):
+    codebook_path, labelled = games
+    answers = tmp_path / "answers.csv"
+    pd.read_csv(labelled)[["id", "text"]].head(20).to_csv(answers, index=False)
+    runner = CliRunner()
+    for out, extra in (("rules", []), ("both", ["--model-dir", str(saved[1])])):
+        result = runner.invoke(main, ["code", str(answers), "--codebook", str(codebook_path),
+                                      "--out", str(tmp_path / out), "--quiet", *extra])
+        assert result.exit_code == 0, result.output
+    rules, both = (pd.read_csv(tmp_path / out / "coded_segments.csv", dtype=str, keep_default_na=False)
+                   for out in ("rules", "both"))
+    for rule_codes, all_codes in zip(rules["codes"], both["codes"]):
+        assert set(filter(None, rule_codes.split(";"))) <= set(all_codes.split(";"))
+    assert both["evidence"].str.contains(r"(?:^|\| )[a-z-]+: model 0\.\d\d").any()
+    assert rules["evidence"].str.contains("model").sum() == 0
+
+
+def test_code_refuses_a_tampered_model_in_one_line(games, saved, tmp_path):
+    directory = copy_model(saved, tmp_path)
+    (directory / PARAMS).write_text((directory / PARAMS).read_text().replace("emotional", "emotive"))
+    result = CliRunner().invoke(main, ["code", str(games[1]), "--codebook", str(games[0]), "--out",
+                                       str(tmp_path / "out"), "--model-dir", str(directory), "--quiet"])
+    assert result.exit_code == 1
+    assert "tampered or damaged model" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
+# --- reviewed coded-segments files ------------------------------------------------------------
+
+def test_review_codes_are_the_truth_and_empty_interviewer_rows_are_left_out(tmp_path):
+    codebook_path = tmp_path / "codebook.yaml"
+    write_codebook(Codebook("T", "1", "", "turn", (Code("a", "A", "Alpha."), Code("b", "B", "Beta."))), codebook_path)
+    pd.DataFrame({
+        "segment_id": ["d:1", "d:2", "d:3", "d:4"], "document": ["d"] * 4,
+        "speaker": ["Int", "P", "P", "P"], "speaker_role": ["interviewer", "participant", "participant", "participant"],
+        "text": ["Why?", "Because.", "Also this.", "And that."], "codes": ["", "a", "a", "b"],
+        "review_codes": ["", "b", "", "-"]}).to_csv(tmp_path / "reviewed.csv", index=False)
+    data = read_labelled(tmp_path / "reviewed.csv", load_codebook(codebook_path))
+    assert [s.segment_id for s in data.segments] == ["d:2", "d:3", "d:4"]
+    assert data.labels.tolist() == [[False, True], [True, False], [False, False]]
+    assert {s.context for s in data.segments} == {"Why?"}
+
+
+def test_a_table_without_codes_is_not_labelled(tmp_path, codebook):
+    pd.DataFrame({"text": ["x"]}).to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(QualcodeError, match="missing column"):
+        read_labelled(tmp_path / "t.csv", codebook)
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+def test_cli_train_then_evaluate_with_its_settings(games, tmp_path):
+    codebook_path, labelled = games
+    runner = CliRunner()
+    trained = runner.invoke(main, ["train", str(labelled), "--codebook", str(codebook_path),
+                                   "--model-dir", str(tmp_path / "model"), "--quiet"])
+    assert trained.exit_code == 0, trained.output
+    assert "the model covers" in trained.output and "fall back to the rules" in trained.output
+    evaluated = runner.invoke(main, ["evaluate", str(labelled), "--codebook", str(codebook_path), "--folds", "2",
+                                     "--model-dir", str(tmp_path / "model"), "--out", str(tmp_path / "eval"),
+                                     "--quiet"])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "2-fold cross-validation on 90 labelled segment(s)" in evaluated.output
+    for name in (BASELINE, RULES, COMBINED):
+        assert name in evaluated.output
+    book = load_workbook(tmp_path / "eval" / "evaluation.xlsx")
+    assert book.sheetnames == ["summary", "per_code"]
+    assert book["per_code"].max_row == 1 + 3 * 31
+
+
+def test_cli_evaluate_refuses_more_folds_than_segments(games):
+    result = CliRunner().invoke(main, ["evaluate", str(games[1]), "--codebook", str(games[0]), "--folds", "91"])
+    assert result.exit_code == 1 and "in 91 folds" in result.output
