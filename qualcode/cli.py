@@ -72,7 +72,8 @@ def finish(summary) -> None:
 @click.option("--encrypt-key", is_flag=True,
               help="Encrypt the key with a passphrase (QUALCODE_KEY_PASSPHRASE, or asked for).")
 @click.option("--keep-format", is_flag=True,
-              help="Also write a pseudonymised copy of each .docx, .vtt, .srt, .csv or .xlsx in its own format.")
+              help="Also write a pseudonymised copy of each .docx, .vtt, .srt, .csv or .xlsx input in its own "
+                   "format, into OUT/original_format/.")
 @continue_option
 @settings_option
 def pseudonymise(source, out, register, key, style, workers, encrypt_key, keep_format, continue_on_error, model,

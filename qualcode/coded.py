@@ -8,6 +8,7 @@ overrides ``codes``, an empty one keeps them, and a single ``-`` means "no code"
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -20,6 +21,7 @@ REVIEW_COLUMNS = ("review_codes", "comment")
 RESERVED_COLUMNS = frozenset((*SEGMENT_COLUMNS, CODES_COLUMN, EVIDENCE_COLUMN, *REVIEW_COLUMNS, "id"))
 NO_CODE = "-"
 SEPARATOR = ";"
+EVIDENCE_SEPARATOR = " | "  # between codes in the evidence column: "a: why | b: why"
 CODED_SHEET = "coded_segments"
 FIRST_DATA_ROW = 2  # spreadsheet row of the first record, below the header
 
@@ -36,6 +38,23 @@ def split_codes(cell: object) -> tuple[str, ...]:
 
 def join_codes(codes: Iterable[str]) -> str:
     return SEPARATOR.join(codes)
+
+
+def join_evidence(reasons: Iterable[tuple[str, str]]) -> str:
+    """``[(code, why), ...]`` as the evidence cell ``"a: why | b: why"``."""
+    return EVIDENCE_SEPARATOR.join(f"{code}: {why}" for code, why in reasons)
+
+
+def split_evidence(cell: object, code_ids: Sequence[str]) -> dict[str, str]:
+    """The evidence cell back as ``{code: why}``.
+
+    Splits only where a known code id follows, so a matched phrase holding " | " stays whole.
+    """
+    if is_blank(cell):
+        return {}
+    ids = "|".join(map(re.escape, sorted(code_ids, key=len, reverse=True)))
+    parts = re.split(rf"{re.escape(EVIDENCE_SEPARATOR)}(?=(?:{ids}): )", str(cell))
+    return {code.strip(): why for code, _, why in (part.partition(": ") for part in parts)}
 
 
 def is_blank(cell: object) -> bool:

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .code.rules import KEYWORD, PATTERN
-from .coded import EVIDENCE_COLUMN, final_codes, is_blank, is_reviewed, join_codes, read_coded
+from .coded import EVIDENCE_COLUMN, final_codes, is_reviewed, join_codes, read_coded, split_evidence
 from .domain import Codebook
 from .errors import QualcodeError
 from .export.matrices import REQUIRED_COLUMNS, case_rows, cooccurrence_table, jaccard_table, membership
@@ -53,7 +53,6 @@ NO_REVIEWS = "No review_codes filled: acceptance, rejected keywords and analysts
 # The evidence column as ``qualcode code`` writes it (see qualcode.code.coder and, with --model,
 # qualcode.learn.model): "code-id: keywords 'a', 'b'; patterns matched 'x'; similarity 0.12 |
 # other-code: from the question: keywords 'c' | third-code: model 0.81; similarity 0.05"
-EVIDENCE_CODE_SEPARATOR = " | "
 FROM_QUESTION = "from the question: "
 TERM_SECTIONS = (("keywords ", KEYWORD), ("patterns matched ", PATTERN))
 MODEL_SECTION = "model "
@@ -134,19 +133,15 @@ def parse_evidence(cell: object, code_ids: Sequence[str]) -> dict[str, tuple[tup
     else did and the definition alone coded it. Codes are split apart only where a known code id
     follows, so a matched phrase holding " | " stays whole.
     """
-    if is_blank(cell):
-        return {}
-    ids = "|".join(map(re.escape, sorted(code_ids, key=len, reverse=True)))
     found = {}
-    for part in re.split(rf"{re.escape(EVIDENCE_CODE_SEPARATOR)}(?=(?:{ids}): )", str(cell)):
-        code_id, _, reasons = part.partition(": ")
+    for code_id, reasons in split_evidence(cell, code_ids).items():
         suffix = IN_QUESTION if reasons.startswith(FROM_QUESTION) else ""
         sections = _SECTION_BREAK.split(reasons.removeprefix(FROM_QUESTION))
         items = tuple((kind + suffix, term) for section in sections
                       for prefix, kind in TERM_SECTIONS if section.startswith(prefix)
                       for term in section[len(prefix) + 1:-1].split("', '"))
         items += ((MODEL, ""),) * any(section.startswith(MODEL_SECTION) for section in sections)
-        found[code_id.strip()] = items or ((SIMILARITY_ONLY, ""),)
+        found[code_id] = items or ((SIMILARITY_ONLY, ""),)
     return found
 
 

@@ -19,11 +19,12 @@ from sklearn.metrics import f1_score
 from sklearn.preprocessing import MultiLabelBinarizer
 
 from conftest import DATASETS, DEFAULT_CODEBOOK, SAMPLE
+from games import write_games
 from qualcode.cli import main
 from qualcode.code import code_segments, run_code
-from qualcode.codebook import default_color, load_codebook, write_codebook
+from qualcode.codebook import load_codebook
 from qualcode.config import DEFAULT_MODEL, Settings
-from qualcode.domain import Code, Codebook
+from qualcode.domain import Codebook
 from qualcode.errors import QualcodeError
 from qualcode.ingest import read_corpus
 from qualcode.nlp import lemma_pipeline
@@ -33,7 +34,6 @@ from qualcode.segment import segment_corpus
 SETTINGS = Settings(quiet=True)
 GAMES = DATASETS / "games_as_art_coded"
 SEGMENT_COLUMNS = ["segment_id", "document", "speaker", "speaker_role", "start", "end", "text"]
-GOLD_SPAN = re.compile(r"\*\*(.+?)\*\*<sup>(.*?)</sup>", re.DOTALL)
 
 # A small codebook whose every rule is known, so each test can say exactly what must fire.
 TOY_CODEBOOK = """\
@@ -173,33 +173,15 @@ def nlp():
 
 # --- the real games-as-art data set against its gold codes --------------------------------------
 
-def slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-
-
-def gold_codes(coded_text: str) -> set[str]:
-    """Answer-level gold: the union of the codes of every ``**span**<sup>a; b</sup>``."""
-    spans = GOLD_SPAN.findall(coded_text)
-    assert len(spans) == coded_text.count("<sup>"), coded_text  # every code list belongs to a span
-    return {code.strip() for _, codes in spans for code in codes.split(";") if code.strip()}
-
-
 @pytest.fixture(scope="module")
 def games(datasets, tmp_path_factory):
+    """Code the answers (the labelled table's ``codes`` column is just kept as an attribute)."""
     folder = tmp_path_factory.mktemp("games")
-    descriptions = pd.read_csv(GAMES / "code_descriptions.csv")
-    codes = tuple(Code(id=slug(name), name=name, definition=definition, color=default_color(index))
-                  for index, (name, definition) in enumerate(zip(descriptions["code"], descriptions["description"])))
-    write_codebook(Codebook("Games as art", "1", "", "turn", codes), folder / "codebook.yaml")
-    texts = pd.read_csv(GAMES / "coded_texts.csv")
-    ids = [f"answer{number:03d}" for number in range(len(texts))]
-    pd.DataFrame({"id": ids, "text": texts["text"]}).to_csv(folder / "answers.csv", index=False)
-    run_code(folder / "answers.csv", folder / "codebook.yaml", folder / "out", None, None, False, SETTINGS)
-    rows = by_id(read_rows(folder / "out" / "coded_segments.csv")[1])
-    name_to_id = {name: slug(name) for name in descriptions["code"]}
-    gold = [{name_to_id[name] for name in gold_codes(text)} for text in texts["coded_text"]]
-    predicted = [set(codes_of(rows[segment_id])) for segment_id in ids]
-    return [code.id for code in codes], gold, predicted
+    codebook_path, labelled, gold = write_games(GAMES, folder)
+    run_code(labelled, codebook_path, folder / "out", None, None, False, SETTINGS)
+    rows = read_rows(folder / "out" / "coded_segments.csv")[1]
+    predicted = [set(codes_of(row)) for row in rows]
+    return list(load_codebook(codebook_path).ids), gold, predicted
 
 
 def test_games_codebook_has_31_definition_only_codes(games):

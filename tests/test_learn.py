@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -22,6 +21,7 @@ from openpyxl import load_workbook
 from sklearn.metrics import cohen_kappa_score, f1_score, precision_recall_fscore_support
 
 from conftest import DATASETS
+from games import write_games
 from qualcode.cli import main
 from qualcode.code.coder import CodedSegment
 from qualcode.codebook import load_codebook, write_codebook
@@ -30,36 +30,20 @@ from qualcode.domain import PARTICIPANT, Code, Codebook, Segment
 from qualcode.errors import QualcodeError
 from qualcode.learn import LearnedCoder, cross_validate, load_model, read_labelled, save_model
 from qualcode.learn.evaluate import BASELINE, COMBINED, RULES, score
-from qualcode.learn.model import DocCache, best_f1_threshold, rule_evidence, with_model
+from qualcode.coded import split_evidence
+from qualcode.learn.model import best_f1_threshold, with_model
+from qualcode.nlp import DocCache
 from qualcode.learn.store import ARRAYS, MANIFEST, PARAMS
 from qualcode.nlp import lemma_pipeline
 
 GAMES = DATASETS / "games_as_art_coded"
-GOLD_SPAN = re.compile(r"\*\*(.+?)\*\*<sup>(.*?)</sup>", re.DOTALL)
-
-
-def slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-
-
-def gold_codes(coded_text: str) -> list[str]:
-    return sorted({slug(code) for _, codes in GOLD_SPAN.findall(coded_text) for code in codes.split(";")
-                   if code.strip()})
 
 
 @pytest.fixture(scope="module")
 def games(datasets, tmp_path_factory) -> tuple[Path, Path]:
     """The codebook (definitions only) and a labelled table (id, text, codes) built from the data set."""
-    folder = tmp_path_factory.mktemp("games")
-    descriptions = pd.read_csv(GAMES / "code_descriptions.csv")
-    codes = tuple(Code(id=slug(name), name=name, definition=definition)
-                  for name, definition in zip(descriptions["code"], descriptions["description"]))
-    write_codebook(Codebook("Games as art", "1", "", "turn", codes), folder / "codebook.yaml")
-    texts = pd.read_csv(GAMES / "coded_texts.csv")
-    pd.DataFrame({"id": [f"answer{number:03d}" for number in range(len(texts))], "text": texts["text"],
-                  "codes": [";".join(gold_codes(text)) for text in texts["coded_text"]]}
-                 ).to_csv(folder / "labelled.csv", index=False)
-    return folder / "codebook.yaml", folder / "labelled.csv"
+    codebook_path, labelled, _gold = write_games(GAMES, tmp_path_factory.mktemp("games"))
+    return codebook_path, labelled
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +85,7 @@ def test_cross_validated_learned_coder_beats_the_rules_and_the_baseline(data, co
     evaluation = cross_validate(data, codebook, nlp, folds=5)
     baseline, rules, combined = (evaluation.system(name) for name in (BASELINE, RULES, COMBINED))
     with capsys.disabled():
-        print(f"\ngames-as-art, 5-fold CV, micro/macro-F1 (mean kappa): "
+        print("\ngames-as-art, 5-fold CV, micro/macro-F1 (mean kappa): "
               + "; ".join(f"{system.name} {system.micro_f1:.3f}/{system.macro_f1:.3f} ({system.mean_kappa:.3f})"
                           for system in (baseline, rules, combined)))
     assert combined.macro_f1 > rules.macro_f1
@@ -160,6 +144,14 @@ def test_edited_params_are_refused(saved, codebook, nlp, tmp_path):
         load_model(directory, codebook, nlp)
 
 
+def forge(directory: Path, name: str, data: bytes) -> None:
+    """Replace a model file and its checksum in the manifest, as a forger would."""
+    (directory / name).write_bytes(data)
+    manifest = json.loads((directory / MANIFEST).read_text())
+    manifest["files"][name] = hashlib.sha256(data).hexdigest()
+    (directory / MANIFEST).write_text(json.dumps(manifest))
+
+
 def test_a_forged_pickle_is_never_unpickled(saved, codebook, nlp, tmp_path):
     """Even with the checksum forged to match, arrays are read with allow_pickle=False."""
     directory = copy_model(saved, tmp_path)
@@ -171,13 +163,19 @@ def test_a_forged_pickle_is_never_unpickled(saved, codebook, nlp, tmp_path):
 
     buffer = io.BytesIO()
     np.savez(buffer, coef=np.array([Payload()], dtype=object))
-    (directory / ARRAYS).write_bytes(buffer.getvalue())
-    manifest = json.loads((directory / MANIFEST).read_text())
-    manifest["files"][ARRAYS] = hashlib.sha256(buffer.getvalue()).hexdigest()
-    (directory / MANIFEST).write_text(json.dumps(manifest))
+    forge(directory, ARRAYS, buffer.getvalue())
     with pytest.raises(QualcodeError, match="unreadable model arrays"):
         load_model(directory, codebook, nlp)
     assert not witness.exists()
+
+
+def test_forged_params_that_do_not_fit_the_arrays_are_refused(saved, codebook, nlp, tmp_path):
+    directory = copy_model(saved, tmp_path)
+    params = json.loads((directory / PARAMS).read_text())
+    params["codes"].pop()
+    forge(directory, PARAMS, json.dumps(params).encode())
+    with pytest.raises(QualcodeError, match="malformed model parameters.*do not fit"):
+        load_model(directory, codebook, nlp)
 
 
 def test_a_model_for_another_codebook_is_refused(saved, codebook, nlp):
@@ -214,10 +212,10 @@ def test_evidence_names_the_model_beside_the_rules():
     assert with_model(rules, {}, ids) is rules
 
 
-def test_rule_evidence_splits_only_before_known_codes():
-    assert rule_evidence("a: keywords 'x | y' | b: similarity 0.1", ("a", "b")) == \
+def test_evidence_splits_only_before_known_codes():
+    assert split_evidence("a: keywords 'x | y' | b: similarity 0.1", ("a", "b")) == \
         {"a": "keywords 'x | y'", "b": "similarity 0.1"}
-    assert rule_evidence("", ("a",)) == {}
+    assert split_evidence("", ("a",)) == {}
 
 
 def test_scores_match_sklearn():

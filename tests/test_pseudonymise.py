@@ -238,7 +238,7 @@ def test_self_introductions_lose_the_name_and_generalise_the_title(main_run, com
     for word in names + titles:
         assert not whole_word(word).search(after.text), word
     # The name became the same pseudonym as the speaker label.
-    assert after.text.startswith(f"I am [") and f"[{after.speaker}]" in after.text
+    assert after.text.startswith("I am [") and f"[{after.speaker}]" in after.text
     # The title became a bracketed descriptor, logged as a role and taken from the lexicon.
     turn = turns[index]
     roles = [row for row in main_run.log() if row["document"] == document and row["entity_type"] == "ROLE"
@@ -721,7 +721,7 @@ def test_fact_5_no_ner_span_of_the_full_pipeline_goes_unreplaced(main_run, commo
         spans = [Detection(s, e, label, "ner", 1.0) for s, e, label in entities if label in NER_LABELS]
         for span in generic.drop_inside(turn.text, spans):
             checked += 1
-            start, end = turn.start + span.start, turn.start + span.end
+            start = turn.start + span.start
             words = re.finditer(r"[^\W\d_][\w'’.-]*", turn.text[span.start:span.end])
             bare = [w.group() for w in words if w.group()[0].isupper() and w.group() not in ("The", "A", "An")
                     and not any(s <= start + w.start() and start + w.end() <= e for s, e in covered[name])]

@@ -14,7 +14,7 @@ from ..codebook import load_codebook
 from ..config import Settings
 from ..errors import QualcodeError
 from ..ingest import failure_lines, read_corpus
-from ..nlp import lemma_pipeline
+from ..nlp import DocCache, lemma_pipeline
 from ..progress import progress_bar
 from ..segment import segment_corpus
 from .coder import CodebookCoder, CodedSegment
@@ -53,12 +53,11 @@ def run_code(source: Path, codebook_path: Path, out: Path, unit: str | None, thr
     failures: list[QualcodeError] | None = [] if continue_on_error else None
     transcripts = read_corpus(source, settings, failures)
     segments = segment_corpus(transcripts, unit or codebook.unit)
-    nlp = lemma_pipeline(settings.model)
+    nlp = DocCache(lemma_pipeline(settings.model))  # rules, question context and model share one parse
     model = None
     if model_dir is not None:
-        from ..learn import DocCache, load_model
+        from ..learn import load_model
 
-        nlp = DocCache(nlp)  # the rules and the model read the same parse of each segment
         model = load_model(Path(model_dir), codebook, nlp)
     coded = code_segments(segments, codebook, nlp, threshold, code_interviewer, settings.quiet, model)
     path = write_coded(coded, codebook, Path(out))

@@ -18,7 +18,9 @@ from typing import Sequence
 
 import numpy as np
 
+from ..coded import join_evidence
 from ..domain import PARTICIPANT, Codebook, Segment
+from ..nlp import DocCache
 from .rules import RuleHits, RuleMatcher
 from .similarity import DefinitionSimilarity, code_profiles, lemma_text
 
@@ -101,14 +103,13 @@ class CodebookCoder:
     def __init__(self, codebook: Codebook, nlp, threshold: float | None = None, code_interviewer: bool = False,
                  batch_size: int = 256):
         self.codebook = codebook
-        self.nlp = nlp
+        self.nlp = DocCache.around(nlp)
         self.threshold = threshold
         self.code_interviewer = code_interviewer
         self.batch_size = batch_size
         self.rules = RuleMatcher(codebook, nlp)
         self.coded_ids = [code.id for code in codebook.codes if not _rolls_up_only(codebook, code.id)]
         self.confident_ = confident_similarity(codebook)
-        self._docs: dict[str, object] = {}
 
     # -- sklearn-style ------------------------------------------------------------------------
     def fit(self, segments: Sequence[Segment]) -> "CodebookCoder":
@@ -150,9 +151,7 @@ class CodebookCoder:
 
     def _parse(self, texts: Sequence[str]) -> list:
         """spaCy docs for ``texts``, each distinct text parsed once in one batched ``nlp.pipe``."""
-        missing = list(dict.fromkeys(text for text in texts if text not in self._docs))
-        self._docs.update(zip(missing, self.nlp.pipe(missing, batch_size=self.batch_size)))
-        return [self._docs[text] for text in texts]
+        return list(self.nlp.pipe(texts, batch_size=self.batch_size))
 
     def _evidence(self, texts: Sequence[str]) -> tuple[list[Evidence], np.ndarray]:
         """Both layers on ``texts``, combined into scores, with exclusion phrases vetoing their code."""
@@ -180,12 +179,9 @@ class CodebookCoder:
         scores = {code.id: round(float(features.scores[row, i]), 4) for i, code in enumerate(self.codebook.codes)}
         if not self.codable(segment):
             return CodedSegment(segment, scores, (), "")
-        applied, evidence = [], []
-        for i, code in enumerate(self.codebook.codes):
-            if code.id in self.coded_ids and scores[code.id] >= self.threshold_for(code):
-                applied.append(code.id)
-                evidence.append(f"{code.id}: {self._why(row, i, code.id, features)}")
-        return CodedSegment(segment, scores, tuple(applied), " | ".join(evidence))
+        reasons = [(code.id, self._why(row, i, code.id, features)) for i, code in enumerate(self.codebook.codes)
+                   if code.id in self.coded_ids and scores[code.id] >= self.threshold_for(code)]
+        return CodedSegment(segment, scores, tuple(code for code, _ in reasons), join_evidence(reasons))
 
     def _why(self, row: int, column: int, code_id: str, features: Features) -> str:
         if features.from_context[row, column]:

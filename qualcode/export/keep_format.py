@@ -6,6 +6,7 @@ which span of which paragraph, cue or cell each turn's text came from, and repla
 spans pseudonymise replaced, with the same pseudonyms. What no reader analyses is left out rather
 than copied unchecked: Word headers, footers and author properties, WebVTT ``NOTE`` and ``STYLE``
 blocks, table rows without text. A ``.txt`` input needs no copy: the common ``.txt`` is one.
+The copies go to ``original_format/`` inside the output folder.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ..pseudonymise.stage import PseudonymisedDocument, PseudonymisedTurn
 from .xlsx import new_workbook, write_table, xlsx_bytes
 
 Edit = tuple[int, int, str]  # replace text[start:end] with the string
+KEEP_FORMAT_DIR = "original_format"
 # Extended properties Word fills in from the author's account: they can name a person or employer.
 _APP_PROPERTIES = "docProps/app.xml"
 _AUTHOR_ELEMENTS = re.compile(rb"<(Company|Manager)>[^<]*</\1>")
@@ -38,15 +40,17 @@ _CORE_PROPERTIES = ("author", "last_modified_by", "title", "subject", "keywords"
 
 
 def write_copies(folder: Path, transcripts: Sequence[Transcript], documents: Sequence[PseudonymisedDocument]) -> None:
-    """Write the copy of each transcript that has a source in another format than ``.txt``.
+    """Write the copy of each transcript whose source is not a ``.txt``, in ``folder/original_format``.
 
     A copy is named like its ``.txt``, after the document id, so a file name that identifies
-    someone is replaced here too.
+    someone is replaced here too. The copies sit one folder down because ``qualcode code`` reads
+    every supported file of the output folder, and would meet each document twice.
     """
     for transcript, document in zip(transcripts, documents):
         suffix = transcript.source.suffix.lower() if transcript.source else ""
         if suffix in WRITERS:
-            write_bytes(Path(folder) / f"{document.document}{suffix}", WRITERS[suffix](transcript, document))
+            target = Path(folder) / KEEP_FORMAT_DIR / f"{document.document}{suffix}"
+            write_bytes(target, WRITERS[suffix](transcript, document))
 
 
 # -- shared: spans of a turn's text --------------------------------------------------------------

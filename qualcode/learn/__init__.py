@@ -5,8 +5,8 @@ The loop: ``qualcode code`` suggests codes, analysts review them, ``train`` fits
 its codes to the rules' on new transcripts. ``evaluate`` says, by cross-validation on the same
 reviewed file, how much that is worth before anyone relies on it.
 
-Optional sentence embeddings (``qualcode[embeddings]``) are not used: the default install
-reaches the issue's target with TF-IDF plus the rule layer's definition similarity.
+Sentence embeddings (an optional ``qualcode[embeddings]`` extra) are deliberately absent: the
+model needs only scikit-learn and the rule layer, so ``make run`` and ``make test`` never do.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from ..errors import QualcodeError
 from ..nlp import lemma_pipeline
 from .evaluate import FOLDS, WORKBOOK_NAME, Evaluation, cross_validate, format_evaluation, write_evaluation_xlsx
 from .labelled import Labelled, read_labelled
-from .model import MIN_POSITIVES, DocCache, LearnedCoder
+from ..nlp import DocCache
+from .model import MIN_POSITIVES, LearnedCoder
 from .store import load_model, save_model
 
-__all__ = ["DocCache", "Evaluation", "LearnedCoder", "Labelled", "TrainSummary", "cross_validate",
+__all__ = ["Evaluation", "LearnedCoder", "Labelled", "TrainSummary", "cross_validate",
            "format_evaluation", "load_model", "read_labelled", "run_evaluate", "run_train", "save_model"]
 
 

@@ -14,6 +14,7 @@ against the human codes: per code precision, recall, F1 and Cohen's kappa; micro
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +22,12 @@ from typing import Sequence
 
 import numpy as np
 
+from ..domain import Codebook
 from ..progress import progress_bar
 from ..reliability import cohen_kappa, mean_defined, render_table
 from .labelled import Labelled, label_matrix
-from .model import MAX_ITER, SEED, SOLVER, DocCache, LearnedCoder, lemmas, text_vectorizer
+from ..nlp import DocCache
+from .model import MAX_ITER, SEED, SOLVER, LearnedCoder, lemmas, text_vectorizer
 
 FOLDS = 5
 BASELINE, RULES, COMBINED = "TF-IDF + LR (baseline)", "rules", "rules + model"
@@ -103,7 +106,7 @@ def baseline_decisions(train_texts: list[str], train_labels: np.ndarray, test_te
         return baseline().fit(train_texts, train_labels).predict(test_texts).astype(bool)
 
 
-def cross_validate(data: Labelled, codebook, nlp, folds: int = FOLDS, hyperparameters: dict | None = None,
+def cross_validate(data: Labelled, codebook: Codebook, nlp, folds: int = FOLDS, hyperparameters: dict | None = None,
                    quiet: bool = True) -> Evaluation:
     """Out-of-fold decisions of the three coders on the same ``folds`` folds, scored."""
     from sklearn.model_selection import KFold
@@ -124,9 +127,9 @@ def cross_validate(data: Labelled, codebook, nlp, folds: int = FOLDS, hyperparam
     return Evaluation(folds, len(data), systems, model_folds)
 
 
-def fold_decisions(data: Labelled, codebook, nlp, texts: list[str], train: np.ndarray, test: np.ndarray,
+def fold_decisions(data: Labelled, codebook: Codebook, nlp, texts: list[str], train: np.ndarray, test: np.ndarray,
                    hyperparameters: dict | None) -> tuple[dict[str, np.ndarray], tuple[str, ...]]:
-    """Each coder fitted on the ``train`` rows, its decisions on the ``test`` rows, and the codes the model covered."""
+    """Each coder fitted on the ``train`` rows, its decisions on the ``test`` rows, and the model's codes."""
     training, held_out = data.subset(train), data.subset(test)
     model = LearnedCoder(codebook, nlp, **(hyperparameters or {})).fit(training.segments, training.labels)
     rules = model.rules_.predict(held_out.segments)
@@ -167,11 +170,14 @@ def write_evaluation_xlsx(evaluation: Evaluation, path: Path) -> Path:
     """A ``summary`` sheet and a ``per_code`` sheet with every coder's figures for every code."""
     from ..export.xlsx import new_workbook, save_workbook, write_table
 
+    def cells(row):  # an undefined figure is an empty cell: Excel cannot read NaN
+        return [None if isinstance(value, float) and math.isnan(value) else value for value in row]
+
     book = new_workbook("summary")
-    write_table(book.active, [name for name, _ in SUMMARY_COLUMNS], summary_rows(evaluation))
+    write_table(book.active, [name for name, _ in SUMMARY_COLUMNS], map(cells, summary_rows(evaluation)))
     write_table(book.create_sheet("per_code"),
                 ["code", "coder", "n", "predicted", "precision", "recall", "F1", "kappa", "model folds"],
-                ([code.code, system.name, code.support, code.predicted, code.precision, code.recall, code.f1,
-                  code.kappa, evaluation.model_folds[code.code]]
+                (cells([code.code, system.name, code.support, code.predicted, code.precision, code.recall, code.f1,
+                        code.kappa, evaluation.model_folds[code.code]])
                  for system in evaluation.systems for code in system.per_code))
     return save_workbook(book, path)

@@ -38,8 +38,8 @@ class Labelled:
 
 def label_matrix(codes: Sequence[Sequence[str]], code_ids: Sequence[str]) -> np.ndarray:
     """``[("a",), ("a", "b")]`` -> one boolean column per code id, in codebook order."""
-    return np.array([[code in row for code in code_ids] for row in codes], dtype=bool).reshape(len(codes),
-                                                                                            len(code_ids))
+    matrix = np.array([[code in row for code in code_ids] for row in codes], dtype=bool)
+    return matrix.reshape(len(codes), len(code_ids))  # also for no rows
 
 
 def read_labelled(path: Path, codebook: Codebook) -> Labelled:
@@ -58,7 +58,7 @@ def read_labelled(path: Path, codebook: Codebook) -> Labelled:
     id_column = next((column for column in ID_COLUMNS if column in table.columns), None)
     segments = _segments(records, id_column, Path(path))
     keep = [row for row, segment in enumerate(segments)
-            if not is_blank(records[row]["text"]) and (segment.speaker_role == PARTICIPANT or codes[row])]
+            if segment.text and (segment.speaker_role == PARTICIPANT or codes[row])]
     if not keep:
         raise QualcodeError("the table has no labelled participant text", path, FIRST_DATA_ROW)
     return Labelled(tuple(segments[row] for row in keep), label_matrix([codes[row] for row in keep], codebook.ids),

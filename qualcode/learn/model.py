@@ -23,11 +23,12 @@ very same probabilities.
 
 from __future__ import annotations
 
-import re
 from typing import Callable, Sequence
 
 import numpy as np
 
+from ..coded import join_evidence, split_evidence
+from ..nlp import DocCache
 from ..code.coder import CodebookCoder, CodedSegment, rule_score
 from ..code.similarity import lemma_text
 from ..domain import Codebook, Segment
@@ -40,35 +41,6 @@ TOKEN_PATTERN = r"(?u)\b\w[\w'-]+\b"  # words of two or more characters, keeping
 MAX_ITER = 1000
 SOLVER = "liblinear"  # one small sparse binary problem: lbfgs made cross-validation ten times slower
 SCORE_KINDS = 3  # per code: rule score, similarity cosine, combined score
-
-
-class DocCache:
-    """A spaCy pipeline that parses each distinct text once.
-
-    ``CodebookCoder.fit`` parses the segments it is given; cross-validation fits one coder per
-    fold and inner fold, so without this the same answer would be parsed a dozen times. Parsing
-    is label-free, so sharing parses across folds leaks nothing.
-    """
-
-    def __init__(self, nlp):
-        self.nlp = nlp
-        self._docs: dict[str, object] = {}
-
-    @classmethod
-    def around(cls, nlp) -> "DocCache":
-        return nlp if isinstance(nlp, cls) else cls(nlp)
-
-    def pipe(self, texts, batch_size: int = 256, **kwargs):
-        texts = list(texts)
-        missing = list(dict.fromkeys(text for text in texts if text not in self._docs))
-        self._docs.update(zip(missing, self.nlp.pipe(missing, batch_size=batch_size, **kwargs)))
-        return (self._docs[text] for text in texts)
-
-    def __call__(self, text: str):
-        return next(self.pipe([text]))
-
-    def __getattr__(self, name: str):
-        return getattr(self.nlp, name)
 
 
 def text_vectorizer(min_df: int = 1):
@@ -248,23 +220,11 @@ def with_model(item: CodedSegment, model_hits: dict[str, float], code_ids: Seque
     """``item`` with the codes the model fired added; each code's evidence names what fired it."""
     if not model_hits:
         return item
-    rules = rule_evidence(item.evidence, code_ids)
+    rules = split_evidence(item.evidence, code_ids)
     codes = tuple(code for code in code_ids if code in rules or code in model_hits)
 
     def why(code: str) -> str:
         model = f"model {model_hits[code]:.2f}" if code in model_hits else ""
         return "; ".join(reason for reason in (model, rules.get(code, "")) if reason)
 
-    return CodedSegment(item.segment, item.scores, codes, " | ".join(f"{code}: {why(code)}" for code in codes))
-
-
-def rule_evidence(evidence: str, code_ids: Sequence[str]) -> dict[str, str]:
-    """The rule layer's evidence string (``"a: why | b: why"``) back as ``{code: why}``.
-
-    Splits only where a known code id follows, so a matched phrase holding ``" | "`` stays whole.
-    """
-    if not evidence:
-        return {}
-    ids = "|".join(map(re.escape, sorted(code_ids, key=len, reverse=True)))
-    parts = re.split(rf" \| (?=(?:{ids}): )", evidence)
-    return dict(part.split(": ", 1) for part in parts)
+    return CodedSegment(item.segment, item.scores, codes, join_evidence((code, why(code)) for code in codes))

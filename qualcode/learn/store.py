@@ -29,7 +29,8 @@ from ..code.similarity import code_profiles, lemma_text
 from ..domain import Codebook
 from ..errors import QualcodeError
 from ..fsutil import staged_dir, write_bytes, write_text
-from .model import HYPERPARAMETERS, SCORE_KINDS, DocCache, LearnedCoder, rule_layer
+from ..nlp import DocCache
+from .model import HYPERPARAMETERS, SCORE_KINDS, LearnedCoder, rule_layer
 
 FORMAT = "qualcode-learned-coder"
 FORMAT_VERSION = 1

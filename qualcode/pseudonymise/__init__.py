@@ -61,7 +61,7 @@ def run_pseudonymise(source: Path, out: Path, register_path: Path | None, key_pa
     """The stage end to end. With ``passphrase`` the key is stored encrypted (and must be, to be read).
 
     With ``keep_format``, each input that is not a ``.txt`` also gets a pseudonymised copy in its own
-    format, staged and leak-checked with the rest.
+    format (in ``original_format/``), staged and leak-checked with the rest.
 
     With ``continue_on_error``, files that cannot be read are skipped and listed in the summary.
     """

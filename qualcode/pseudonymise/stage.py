@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 from ..domain import UNKNOWN_SPEAKER, Transcript, Turn
+from ..ingest.table import ID
 from ..ingest.text import format_transcript
 from ..register import Register, normalise
 from .analyse import Detection
@@ -86,15 +87,20 @@ def speaker_pseudonym(label: str, is_interviewer: bool, register: Register, key:
     return key.person_pseudonym(person) if person else key.replacement(PERSON, label, register)
 
 
-def turn_texts(turn: Turn) -> list[str]:
-    """What is analysed in a turn: its text, then every attribute cell, as a survey export may still
-    carry a name in any column."""
-    return [turn.text, *turn.attributes.values()]
+def turn_texts(turn: Turn) -> list[tuple[str | None, str]]:
+    """What is analysed in a turn, by column (None for the text): its text, then every attribute
+    cell, as a survey export may still carry a name in any column."""
+    return [(None, turn.text), *turn.attributes.items()]
 
 
 def analysed_texts(transcripts: Sequence[Transcript]) -> list[str]:
     """Every text to analyse, in the order :func:`plan` expects their detections."""
-    return [text for transcript in transcripts for turn in transcript.turns for text in turn_texts(turn)]
+    return [text for transcript in transcripts for turn in transcript.turns for _column, text in turn_texts(turn)]
+
+
+def trusted(column: str | None, found: Sequence[Detection]) -> Sequence[Detection]:
+    """NER takes a bare code such as ``R01`` for an organisation: an id cell keeps register and pattern finds only."""
+    return [d for d in found if d.detector != "ner"] if column == ID else found
 
 
 def found_strings(transcripts: Sequence[Transcript], detections: Sequence[Sequence[Detection]],
@@ -105,7 +111,7 @@ def found_strings(transcripts: Sequence[Transcript], detections: Sequence[Sequen
     for turn in (turn for transcript in transcripts for turn in transcript.turns):
         if not keeps_label(turn.speaker, turn.is_interviewer) and register.find(turn.speaker) is None:
             found.append((PERSON, turn.speaker))
-        for text in turn_texts(turn):
+        for _column, text in turn_texts(turn):
             found.extend((d.entity_type, text[d.start:d.end]) for d in next(text_detections)
                          if d.detector in ("ner", "register"))
     found.extend((PERSON, name) for name in register.all_names)
@@ -127,8 +133,9 @@ def plan(transcripts: Sequence[Transcript], detections: Sequence[Sequence[Detect
 
     key.assign_people(register, style)
     generic = GenericBodies(shipped_generic_bodies(), register)
-    texts = analysed_texts(transcripts)
-    detections = [generic.drop_inside(text, found) for text, found in zip(texts, detections)]
+    units = [unit for transcript in transcripts for turn in transcript.turns for unit in turn_texts(turn)]
+    detections = [generic.drop_inside(text, trusted(column, found)) for (column, text), found in zip(units, detections)]
+    texts = [text for _column, text in units]
     found = found_strings(transcripts, detections, register)
     terms = propagation_terms(found, lower_case_words(texts), generic.is_generic)
     # Full names first, in corpus order. A first name or surname, found alone by NER or as a
