@@ -16,8 +16,10 @@ CASES := $(PSEUDONYMISED)/cases.csv
 CODED := $(OUT)/coded_segments.xlsx
 REVIEWED ?= $(SOURCE)/reviewed/coded_segments_reviewed.xlsx
 CI_CLAIMS ?= ../shared/datasets/ci_claims_two_coders
+MODEL_DIR ?= $(OUT)/model
+LABELLED ?= $(REVIEWED)
 
-.PHONY: run test pseudonymise code matrices report qdpx qdc agreement agreement-ci bench clean
+.PHONY: run test pseudonymise code matrices report qdpx qdc review agreement agreement-ci train evaluate bench quality clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,9 +47,19 @@ qdpx: $(STAMP)
 qdc: $(STAMP)
 	$(QUALCODE) export-qdc --codebook $(CODEBOOK) --out $(OUT)/codebook.qdc
 
-# automatic codes against an analyst's review_codes in the same file
+# the review loop: automatic codes vs the analyst's review_codes, then what to change in the codebook
+review: agreement
+	$(QUALCODE) codebook report $(REVIEWED) --codebook $(CODEBOOK) --out $(OUT)/review
+
 agreement: $(STAMP)
 	$(QUALCODE) agreement $(REVIEWED) $(REVIEWED) --out $(OUT)/review
+
+# a coder that learns from the reviewed codes, and how far to trust it (k-fold cross-validation)
+train: $(STAMP)
+	$(QUALCODE) train $(LABELLED) --codebook $(CODEBOOK) --model-dir $(MODEL_DIR)
+
+evaluate: $(STAMP)
+	$(QUALCODE) evaluate $(LABELLED) --codebook $(CODEBOOK) --folds 5 --out $(OUT)/evaluation
 
 # the human baseline on the real two-coder data set
 agreement-ci: $(STAMP)
@@ -58,6 +70,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_pipeline.py
+
+# coding quality on the real data sets, against the figures in the issues
+quality: $(STAMP)
+	$(PY) benchmarks/bench_quality.py
 
 clean:
 	rm -rf $(OUT)/* $(VENV) .pytest_cache build *.egg-info

@@ -268,7 +268,7 @@ def test_code_refuses_a_tampered_model_in_one_line(games, saved, tmp_path):
 
 # --- reviewed coded-segments files ------------------------------------------------------------
 
-def test_review_codes_are_the_truth_and_empty_interviewer_rows_are_left_out(tmp_path):
+def test_review_codes_are_the_truth_and_only_reviewed_rows_count(tmp_path):
     codebook_path = tmp_path / "codebook.yaml"
     write_codebook(Codebook("T", "1", "", "turn", (Code("a", "A", "Alpha."), Code("b", "B", "Beta."))), codebook_path)
     pd.DataFrame({
@@ -277,9 +277,21 @@ def test_review_codes_are_the_truth_and_empty_interviewer_rows_are_left_out(tmp_
         "text": ["Why?", "Because.", "Also this.", "And that."], "codes": ["", "a", "a", "b"],
         "review_codes": ["", "b", "", "-"]}).to_csv(tmp_path / "reviewed.csv", index=False)
     data = read_labelled(tmp_path / "reviewed.csv", load_codebook(codebook_path))
-    assert [s.segment_id for s in data.segments] == ["d:2", "d:3", "d:4"]
-    assert data.labels.tolist() == [[False, True], [True, False], [False, False]]
+    assert [s.segment_id for s in data.segments] == ["d:2", "d:4"]  # d:3 is the rules' unreviewed guess
+    assert data.labels.tolist() == [[False, True], [False, False]]
     assert {s.context for s in data.segments} == {"Why?"}
+
+
+def test_without_reviews_codes_are_the_truth_and_empty_interviewer_rows_are_left_out(tmp_path):
+    codebook_path = tmp_path / "codebook.yaml"
+    write_codebook(Codebook("T", "1", "", "turn", (Code("a", "A", "Alpha."), Code("b", "B", "Beta."))), codebook_path)
+    pd.DataFrame({
+        "segment_id": ["d:1", "d:2", "d:3"], "document": ["d"] * 3,
+        "speaker": ["Int", "P", "P"], "speaker_role": ["interviewer", "participant", "participant"],
+        "text": ["Why?", "Because.", "Also this."], "codes": ["", "a", "b"]}).to_csv(tmp_path / "coded.csv", index=False)
+    data = read_labelled(tmp_path / "coded.csv", load_codebook(codebook_path))
+    assert [s.segment_id for s in data.segments] == ["d:2", "d:3"]
+    assert data.labels.tolist() == [[True, False], [False, True]]
 
 
 def test_a_table_without_codes_is_not_labelled(tmp_path, codebook):

@@ -81,8 +81,16 @@ def _decode_stream(read_chunks: Callable[[], Iterator[bytes]], path: Path | str)
             return _decode_as("cp1252", read_chunks(), path), "cp1252"
         except _Undecodable:
             raise QualcodeError("unreadable encoding: neither UTF-8 nor cp1252", path, utf8_error.line) from None
-    has_bom = next(read_chunks(), b"").startswith(codecs.BOM_UTF8)
-    return text, ("utf-8-sig" if has_bom else "utf-8")
+    return text, ("utf-8-sig" if _starts_with_bom(read_chunks()) else "utf-8")
+
+
+def _starts_with_bom(chunks: Iterator[bytes]) -> bool:
+    head = b""
+    for chunk in chunks:
+        head += chunk[:len(codecs.BOM_UTF8) - len(head)]
+        if len(head) == len(codecs.BOM_UTF8):
+            break
+    return head == codecs.BOM_UTF8
 
 
 def _decode_as(encoding: str, chunks: Iterator[bytes], path: Path | str) -> str:

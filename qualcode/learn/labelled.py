@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..coded import CODED_SHEET, CODES_COLUMN, FIRST_DATA_ROW, final_codes, is_blank, read_table
+from ..coded import CODED_SHEET, CODES_COLUMN, FIRST_DATA_ROW, final_codes, is_blank, is_reviewed, read_table
 from ..domain import INTERVIEWER, PARTICIPANT, UNKNOWN_SPEAKER, Codebook, Segment
 from ..errors import QualcodeError
 
@@ -47,6 +47,8 @@ def read_labelled(path: Path, codebook: Codebook) -> Labelled:
 
     ``qualcode code`` leaves interviewer turns uncoded by default, so an empty interviewer row
     says nothing about which codes are absent; learning from it would teach "never code this".
+    Once an analyst has reviewed some rows, only those count: an unreviewed row's codes are the
+    rules' own guesses, and scoring the rules against themselves would flatter them.
     """
     table = read_table(path, CODED_SHEET)
     missing = [column for column in ("text", CODES_COLUMN) if column not in table.columns]
@@ -57,8 +59,10 @@ def read_labelled(path: Path, codebook: Codebook) -> Labelled:
     records = table.to_dict("records")
     id_column = next((column for column in ID_COLUMNS if column in table.columns), None)
     segments = _segments(records, id_column, Path(path))
+    reviewed = is_reviewed(table)
+    labelled = reviewed if any(reviewed) else [True] * len(reviewed)
     keep = [row for row, segment in enumerate(segments)
-            if segment.text and (segment.speaker_role == PARTICIPANT or codes[row])]
+            if labelled[row] and segment.text and (segment.speaker_role == PARTICIPANT or codes[row])]
     if not keep:
         raise QualcodeError("the table has no labelled participant text", path, FIRST_DATA_ROW)
     return Labelled(tuple(segments[row] for row in keep), label_matrix([codes[row] for row in keep], codebook.ids),
