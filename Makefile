@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml
 run: pseudonymise code matrices report qdpx qdc
 
 pseudonymise: $(STAMP)
-	$(QUALCODE) pseudonymise $(SOURCE) --out $(PSEUDONYMISED) --key $(SECURE)/key.json
+	$(QUALCODE) pseudonymise $(SOURCE) --out $(PSEUDONYMISED) --key $(SECURE)/key.json --keep-format
 
 code: $(STAMP)
 	$(QUALCODE) code $(PSEUDONYMISED) --codebook $(CODEBOOK) --out $(OUT)

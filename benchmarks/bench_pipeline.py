@@ -127,7 +127,12 @@ def build_corpus(workdir: Path, words: int | None) -> Corpus:
         transcripts = ingest.read_corpus(folder, settings)
     else:  # older qualcode
         transcripts = [ingest.read_transcript(path, settings) for path in ingest.discover(folder)]
-    texts = [turn.text for transcript in transcripts for turn in transcript.turns]
+    try:  # exactly the texts qualcode's analysis sees, where it says which
+        from qualcode.pseudonymise.stage import analysed_texts
+
+        texts = analysed_texts(transcripts)
+    except ImportError:
+        texts = [turn.text for transcript in transcripts for turn in transcript.turns]
     texts_path = workdir / "turn_texts.json"
     texts_path.write_text(json.dumps(texts), encoding="utf-8")
     return Corpus(folder, register, texts_path, len(transcripts), len(texts), sum(len(t.split()) for t in texts))
@@ -603,6 +608,9 @@ def pseudonymise_section(ctx: Context) -> SectionResult:
              "found = qualcode: replacements logged; Presidio: analyzer results; spaCy: doc.ents",
              "CPU/wall = the pipeline's own CPU time over wall time; others = cores that other processes "
              "used meanwhile (from /proc/stat)"]
+    if ctx.corpus.words < 20_000:
+        notes.append("small corpus: qualcode splits work into tasks of about 5,000 words, so --workers 2 has "
+                     "little or nothing to share; use the default size for the worker ratio")
     by_name = {row.pipeline: row for row in rows}
     for name in ("qualcode_1", "qualcode_2"):
         row = by_name.get(name)

@@ -161,7 +161,7 @@ def _recover_swap(final: Path) -> None:
     """
     for leftover in _leftovers(final, rf"\.(?:staging|old)-{_RANDOM}"):
         previous = leftover / final.name
-        if ".old-" in leftover.name and previous.is_dir() and not final.exists():
+        if leftover.name.startswith(f".{final.name}.old-") and previous.is_dir() and not final.exists():
             os.replace(previous, final)
         shutil.rmtree(leftover, ignore_errors=True)
 

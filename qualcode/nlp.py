@@ -67,7 +67,7 @@ def _register_casefold_lemma() -> None:
         return doc
 
 
-def keep_only(nlp, names: list[str]) -> "LongTextPipeline":
+def keep_only(nlp, names: list[str]) -> LongTextPipeline:
     """Enable exactly ``names`` (in pipeline order), then add the case-folding lemma component."""
     nlp.select_pipes(enable=[name for name in nlp.pipe_names if name in names])
     _register_casefold_lemma()

@@ -129,25 +129,33 @@ def test_docx_bold_speakers(tmp_path):
     bold_paragraph(document, "Interviewer", " 00:00:30")
     document.add_paragraph("Thanks.")
     bold_paragraph(document, "Never", " again, she said.")  # bold emphasis is not a speaker
+    document.add_paragraph().add_run("Lisa Hammond", style="Strong")  # bold by its character style
+    document.add_paragraph("You're welcome.")
     assert turns(save(document, tmp_path / "bold.docx")) == [
         ("Interviewer", None, "Where do you work?"),
         ("Lisa Hammond", "00:00:09", "At the police station.\nMost days, anyway."),
         ("Interviewer", "00:00:30", "Thanks.\nNever again, she said."),
+        ("Lisa Hammond", None, "You're welcome."),
     ]
 
 
 def test_docx_table_with_a_header_row(tmp_path):
     document = new_document()
-    add_table(document, [("Time", "Speaker", "Text"),
-                         ("00:00:01", "Interviewer", "Where do you work?"),
-                         ("00:00:05", "Lisa Hammond", "At the police station."),
-                         ("", "", "Most days, anyway."),
-                         ("00:00:12", "Interviewer (IH)", "Thanks.")])
-    assert turns(save(document, tmp_path / "table.docx")) == [
+    table = add_table(document, [("Time", "Speaker", "Text"),
+                                 ("00:00:01", "Interviewer", "Where do you work?"),
+                                 ("00:00:05", "Lisa Hammond", "At the police station."),
+                                 ("", "", "Most days, anyway."),
+                                 ("00:00:12", "Interviewer", "Thanks.")])
+    # A paragraph that would read as a label in the common format joins its turn with a space.
+    table.rows[2].cells[2].add_paragraph("Note: it was late.")
+    transcript = read(save(document, tmp_path / "table.docx"))
+    assert [(t.speaker, t.timestamp, t.text) for t in transcript.turns] == [
         ("Interviewer", "00:00:01", "Where do you work?"),
-        ("Lisa Hammond", "00:00:05", "At the police station.\nMost days, anyway."),
-        ("Interviewer (IH)", "00:00:12", "Thanks."),
+        ("Lisa Hammond", "00:00:05", "At the police station. Note: it was late.\nMost days, anyway."),
+        ("Interviewer", "00:00:12", "Thanks."),
     ]
+    again = parse_turns(transcript.text, "again", SETTINGS.is_interviewer).turns
+    assert [(t.speaker, t.text) for t in again] == [(t.speaker, t.text) for t in transcript.turns]
 
 
 @pytest.mark.parametrize("rows", [
@@ -185,7 +193,7 @@ def docx_bytes() -> bytes:
     (b"Interviewer: this is a text file with a .docx name\n", "not a zip archive"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(200), "not a zip archive"),  # an old binary .doc
     (None, "truncated or damaged"),
-    ("zip", "holds no Word document"),
+    ("zip", "holds no readable Word document"),
 ], ids=["text", "doc", "truncated", "other-zip"])
 def test_an_invalid_docx_is_a_clean_error(tmp_path, data, problem):
     if data is None:
@@ -399,7 +407,7 @@ def test_docx_copy_keeps_its_structure_and_formatting(run):
     assert speaker not in ("Lisa Hammond", "Lisa")
     assert texts[1].endswith(" on [phone] yesterday.")
     # The name split across runs is replaced whole, in the formatting of the run it started in.
-    (replaced,) = [run for run in copy.paragraphs[1].runs if run.text.startswith("[")]
+    (replaced,) = [piece for piece in copy.paragraphs[1].runs if piece.text.startswith("[")]
     assert replaced.italic and not replaced.bold and "Priya" not in texts[1]
     # A bold speaker line keeps its bold, its size and its timestamp.
     assert texts[2] == f"{speaker} [00:02:00]"

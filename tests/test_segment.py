@@ -58,7 +58,7 @@ def coded(pseudonymised, tmp_path_factory) -> dict[str, list[dict[str, str]]]:
 def test_offsets_slice_the_pseudonymised_file(coded, pseudonymised, unit):
     files = {path.stem: path.read_bytes().decode("utf-8") for path in pseudonymised.glob("*.txt")}
     rows = coded[unit]
-    assert {row["document"] for row in rows} == set(files) and len(files) == 5
+    assert {row["document"] for row in rows} == set(files) and len(files) == 8  # 7 interviews and the survey
     for row in rows:
         start, end = int(row["start"]), int(row["end"])
         assert 0 <= start < end <= len(files[row["document"]])

@@ -4,9 +4,9 @@ Researchers often need a document back as it came: a Word transcript to share, a
 open in a spreadsheet. Each writer re-reads its source with the reader's own layout, so it knows
 which span of which paragraph, cue or cell each turn's text came from, and replaces exactly the
 spans pseudonymise replaced, with the same pseudonyms. What no reader analyses is left out rather
-than copied unchecked: Word headers, footers and author properties, WebVTT ``NOTE`` and ``STYLE``
-blocks, table rows without text. A ``.txt`` input needs no copy: the common ``.txt`` is one.
-The copies go to ``original_format/`` inside the output folder.
+than copied unchecked: Word headers, footers, author properties and thumbnail, WebVTT header text
+and ``NOTE``/``STYLE``/``REGION`` blocks, table rows without text. A ``.txt`` input needs no
+copy: the common ``.txt`` is one. The copies go to ``original_format/`` in the output folder.
 """
 
 from __future__ import annotations

@@ -105,7 +105,7 @@ def _speaker_and_text(lines: list[str]) -> tuple[str | None, bool, str]:
     voice = _VOICE.search(raw)
     text = "\n".join(line.strip() for line in html.unescape(_TAG.sub("", raw)).split("\n") if line.strip())
     if voice is not None:
-        return voice.group("name").strip(), True, text
+        return voice.group("name").strip() or None, True, text
     label = match_label(text)
     if label is not None:
         return label.group("label"), False, text[label.end():].lstrip()

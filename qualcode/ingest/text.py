@@ -85,6 +85,7 @@ def _decode_stream(read_chunks: Callable[[], Iterator[bytes]], path: Path | str)
 
 
 def _starts_with_bom(chunks: Iterator[bytes]) -> bool:
+    """Whether the bytes open with a UTF-8 BOM, which the decoder drops silently (chunks may be tiny)."""
     head = b""
     for chunk in chunks:
         head += chunk[:len(codecs.BOM_UTF8) - len(head)]

@@ -7,7 +7,7 @@ transcript's text is what ``pseudonymise`` writes, and every turn's offsets slic
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -21,7 +21,12 @@ class TurnDraft:
 
     speaker: str
     timestamp: str | None = None
-    text: str = ""
+    parts: list[str] = field(default_factory=list)  # joined once at the end: a long turn stays linear
+    length: int = 0
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
 
     def append(self, piece: str, separator: str = "\n") -> int:
         """Add a stripped, single-line piece of text; returns where it starts in the turn's text.
@@ -30,12 +35,14 @@ class TurnDraft:
         read as a speaker label once the common format is parsed again: that one joins with a space,
         so the written ``.txt`` keeps the turns this reader found.
         """
-        if self.text:
+        if self.parts:
             if separator == "\n" and match_label(piece):
                 separator = " "
-            self.text += separator
-        self.text += piece
-        return len(self.text) - len(piece)
+            self.parts.append(separator)
+            self.length += len(separator)
+        self.parts.append(piece)
+        self.length += len(piece)
+        return self.length - len(piece)
 
 
 def build_transcript(document: str, drafts: Sequence[TurnDraft], is_interviewer: Callable[[str], bool],

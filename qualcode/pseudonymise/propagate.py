@@ -50,6 +50,8 @@ def propagation_terms(found: Iterable[tuple[str, str]], common_words: frozenset[
                       is_generic: Callable[[str], bool]) -> dict[str, dict[str, str]]:
     """``{entity_type: {term: full string it came from}}`` for every detected string and name part."""
     terms: dict[str, dict[str, str]] = {entity: {} for entity in NER_ENTITIES}
+    found = list(found)
+    places_and_bodies = {text.strip() for entity_type, text in found if entity_type != PERSON}
     for entity_type, text in found:
         text = _POSSESSIVE.sub("", text.strip())
         if entity_type not in terms or len(text) < 3 or is_generic(text):
@@ -57,8 +59,8 @@ def propagation_terms(found: Iterable[tuple[str, str]], common_words: frozenset[
         if " " in text or text.casefold() not in common_words:  # one common word: an NER slip
             terms[entity_type].setdefault(text, text)
         if entity_type == PERSON:
-            for part in name_parts(text, common_words):
-                if not is_generic(part):
+            for part in name_parts(text, common_words):  # "Eastmoor" of "Safer Eastmoor Together" is a place
+                if not is_generic(part) and part not in places_and_bodies:
                     terms[PERSON].setdefault(part, text)
     return terms
 
@@ -113,7 +115,7 @@ def propagate_into_gaps(text: str, kept: Sequence[Detection], recognizers: Seque
     return found
 
 
-def widen_register_people(detections: Sequence[Detection]) -> list[Detection]:
+def widen_register_people(text: str, detections: Sequence[Detection]) -> list[Detection]:
     """A register name inside a longer NER person ("Derek McAuley" around "McAuley") takes it all.
 
     The register knows who it is; the model knows where the name starts and ends.
@@ -122,14 +124,20 @@ def widen_register_people(detections: Sequence[Detection]) -> list[Detection]:
     widened = []
     for d in detections:
         if d.detector == "register" and d.entity_type == PERSON:
-            outer = max((n for n in people if n.start <= d.start and d.end <= n.end),
+            outer = max((n for n in people if n.start <= d.start and d.end <= n.end
+                         and _name_like(text[n.start:d.start] + " " + text[d.end:n.end])),
                         key=lambda n: n.end - n.start, default=d)
             d = Detection(outer.start, outer.end, PERSON, d.detector, d.score)
         widened.append(d)
     return widened
 
 
-def resolve_overlaps(detections: Iterable[Detection]) -> list[Detection]:
+def _name_like(words: str) -> bool:
+    """Only capitalised words widen a name: "Derek" before "McAuley", not "rang" after "Lisa"."""
+    return all(word[0].isupper() or word.casefold() in HONORIFICS for word in re.findall(r"[\w'’-]+", words))
+
+
+def resolve_overlaps(text: str, detections: Iterable[Detection]) -> list[Detection]:
     """Keep non-overlapping spans: patterns first, then register finds, then longest, trusted detector, score.
 
     Contact details and identifiers are exact by construction, so a name inside one goes with
@@ -139,7 +147,7 @@ def resolve_overlaps(detections: Iterable[Detection]) -> list[Detection]:
     fewest characters exposed; any part of a lost span that names someone is caught again by
     propagation.
     """
-    ranked = sorted(set(widen_register_people(list(detections))),
+    ranked = sorted(set(widen_register_people(text, list(detections))),
                     key=lambda d: (d.detector != "pattern", d.detector != "register", -(d.end - d.start),
                                    DETECTOR_PRIORITY.get(d.detector, 9), -d.score, d.start, d.entity_type))
     kept: list[Detection] = []

@@ -10,6 +10,8 @@ speaker labels and the log.
 from __future__ import annotations
 
 import re
+from collections import Counter
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -93,9 +95,13 @@ def turn_texts(turn: Turn) -> list[tuple[str | None, str]]:
     return [(None, turn.text), *turn.attributes.items()]
 
 
+def analysed_units(transcripts: Sequence[Transcript]) -> list[tuple[str | None, str]]:
+    """(column, text) of every text to analyse, in the order :func:`plan` expects their detections."""
+    return [unit for transcript in transcripts for turn in transcript.turns for unit in turn_texts(turn)]
+
+
 def analysed_texts(transcripts: Sequence[Transcript]) -> list[str]:
-    """Every text to analyse, in the order :func:`plan` expects their detections."""
-    return [text for transcript in transcripts for turn in transcript.turns for _column, text in turn_texts(turn)]
+    return [text for _column, text in analysed_units(transcripts)]
 
 
 def trusted(column: str | None, found: Sequence[Detection]) -> Sequence[Detection]:
@@ -125,6 +131,23 @@ def identifying_name(source_name: str, terms: Sequence[str], register: Register)
                for term in (*register.all_names, *terms) if len(term) >= 3)
 
 
+def consistent_entity_types(texts: Sequence[str], detections: Sequence[Sequence[Detection]]) -> list[list[Detection]]:
+    """Give each string the entity type NER gave it most often across the corpus.
+
+    The model calls "Harrowfield" a place in one sentence and a person in the next; one string
+    should get one pseudonym. Ties go to the non-person type (a place named like a person is
+    rarer than the reverse slip).
+    """
+    votes: dict[str, Counter] = {}
+    for text, found in zip(texts, detections):
+        for d in found:
+            if d.detector == "ner":
+                votes.setdefault(normalise(text[d.start:d.end]), Counter())[d.entity_type] += 1
+    winner = {string: max(counts, key=lambda t: (counts[t], t != PERSON, t)) for string, counts in votes.items()}
+    return [[dataclasses.replace(d, entity_type=winner[normalise(text[d.start:d.end])]) if d.detector == "ner" else d
+             for d in found] for text, found in zip(texts, detections)]
+
+
 def plan(transcripts: Sequence[Transcript], detections: Sequence[Sequence[Detection]], register: Register,
          key: PseudonymKey, lexicon: RoleLexicon, style: str) -> StagePlan:
     """Decide every replacement of the corpus, updating ``key`` in place."""
@@ -133,9 +156,10 @@ def plan(transcripts: Sequence[Transcript], detections: Sequence[Sequence[Detect
 
     key.assign_people(register, style)
     generic = GenericBodies(shipped_generic_bodies(), register)
-    units = [unit for transcript in transcripts for turn in transcript.turns for unit in turn_texts(turn)]
+    units = analysed_units(transcripts)
     detections = [generic.drop_inside(text, trusted(column, found)) for (column, text), found in zip(units, detections)]
     texts = [text for _column, text in units]
+    detections = consistent_entity_types(texts, detections)
     found = found_strings(transcripts, detections, register)
     terms = propagation_terms(found, lower_case_words(texts), generic.is_generic)
     # Full names first, in corpus order. A first name or surname, found alone by NER or as a
@@ -165,26 +189,26 @@ def plan(transcripts: Sequence[Transcript], detections: Sequence[Sequence[Detect
 
     def pseudonymise(text: str, detected: Sequence[Detection]) -> tuple[str, list[Detection], list[str]]:
         """One text with its detections and propagated terms replaced; also the spans and their pseudonyms."""
-        spans = resolve_overlaps([*detected, *generic.drop_inside(text, propagate(text, propagators))])
-        spans = resolve_overlaps([*spans, *generic.drop_inside(text, propagate_into_gaps(text, spans, propagators))])
+        spans = resolve_overlaps(text, [*detected, *generic.drop_inside(text, propagate(text, propagators))])
+        spans = resolve_overlaps(text, [*spans, *generic.drop_inside(text, propagate_into_gaps(text, spans, propagators))])
         # Decide in reading order (the anonymizer works backwards), so numbering follows the text.
         replacements = [replace(s.entity_type, text[s.start:s.end]) for s in spans]
         results = [RecognizerResult(s.entity_type, s.start, s.end, s.score) for s in spans]
         return (anonymizer.anonymize(text, results, operators).text if spans else text), spans, replacements
 
     documents, log = [], []
-    turn_detections = iter(detections)
+    text_detections = iter(detections)
     for transcript in transcripts:
         source_name = source_label(transcript)
         identifying = identifying_name(source_name, person_terms, register)
         document = PseudonymisedDocument(source_name, key.document_id(source_name, transcript.document, identifying),
                                          "")
         for turn in transcript.turns:
-            text, spans, replacements = pseudonymise(turn.text, next(turn_detections))
+            text, spans, replacements = pseudonymise(turn.text, next(text_detections))
             log.extend(log_rows(source_name, turn.start, turn.text, spans, replacements))
             attributes = {}
             for column, value in turn.attributes.items():  # cell offsets: the cell is its own text
-                attributes[column], cell_spans, cell_replacements = pseudonymise(value, next(turn_detections))
+                attributes[column], cell_spans, cell_replacements = pseudonymise(value, next(text_detections))
                 log.extend(log_rows(f"{source_name} ({column}, turn {turn.index})", 0, value, cell_spans,
                                     cell_replacements))
             speaker = speaker_pseudonym(turn.speaker, turn.is_interviewer, register, key)
