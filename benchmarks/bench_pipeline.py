@@ -209,6 +209,7 @@ class Context:
     args: argparse.Namespace
     corpus: Corpus
     workdir: Path
+    load_average_at_start: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 def busy_cpu_seconds() -> float | None:
@@ -332,7 +333,7 @@ def print_section(section: "Section", result: SectionResult) -> None:
     width = max(len(r.name) for r in result.ratios) if result.ratios else 0
     for ratio in result.ratios:
         verdict = "PASS" if ratio.passed else "FAIL"
-        print(f"  {ratio.name.ljust(width)}  {fmt(ratio.value, '5.2f')}  target >= {ratio.target:.1f}  {verdict}")
+        print(f"  {ratio.name.ljust(width)}  {fmt(ratio.value, '5.2f').rjust(5)}  target >= {ratio.target:.1f}  {verdict}")
     for note in result.notes:
         print(f"  note: {note}")
     contended = [row.label for row in result.rows if (row.others_cores or 0) > CONTENDED]
@@ -349,7 +350,7 @@ def write_json(section: "Section", ctx: Context, result: SectionResult) -> Path:
         "title": section.title,
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "load_average": os.getloadavg()},
+                    "load_average_at_start": ctx.load_average_at_start, "load_average_at_end": os.getloadavg()},
         "versions": package_versions(),
         "corpus": {"documents": ctx.corpus.documents, "turns": ctx.corpus.turns, "words": ctx.corpus.words,
                    "source": str(DATASET)},
@@ -666,7 +667,7 @@ def main(argv: list[str] | None = None) -> int:
         corpus = build_corpus(workdir, args.words)
         say(f"bench: {corpus.documents} transcripts, {corpus.turns} turns, {corpus.words:,} words; "
             f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}", args.quiet)
-        ctx = Context(args, corpus, workdir)
+        ctx = Context(args, corpus, workdir, os.getloadavg())
         for section in SECTIONS:
             if args.section and section.name not in args.section:
                 continue

@@ -12,6 +12,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from .errors import QualcodeError
@@ -50,13 +51,19 @@ class Register:
     people: tuple[Person, ...] = ()
     path: Path | None = None
 
+    @cached_property
+    def _by_form(self) -> dict[str, Person]:
+        """Normalised name, alias or speaker label -> the first person listing it."""
+        index: dict[str, Person] = {}
+        for person in self.people:
+            for form in (*person.names, person.speaker_label):
+                if form:
+                    index.setdefault(normalise(form), person)
+        return index
+
     def find(self, text: str) -> Person | None:
         """The person whose name, alias or speaker label is ``text`` (any case), if any."""
-        wanted = normalise(text)
-        for person in self.people:
-            if wanted in {normalise(form) for form in (*person.names, person.speaker_label) if form}:
-                return person
-        return None
+        return self._by_form.get(normalise(text))
 
     def mentioned_in(self, text: str) -> Person | None:
         """The person with the longest name or alias occurring as whole words in ``text``."""

@@ -19,3 +19,14 @@ def datasets() -> Path:
     if not DATASETS.exists():
         pytest.fail(f"the shared datasets are missing: expected them at {DATASETS}")
     return DATASETS
+
+
+@pytest.fixture(scope="session")
+def pseudonymised(tmp_path_factory) -> Path:
+    """The sample transcripts pseudonymised once per test session (key in its own folder)."""
+    from qualcode.config import Settings
+    from qualcode.pseudonymise import run_pseudonymise
+
+    out, secure = tmp_path_factory.mktemp("pseudonymised"), tmp_path_factory.mktemp("secure")
+    run_pseudonymise(SAMPLE, out, None, secure / "key.json", Settings(workers=1, quiet=True))
+    return out

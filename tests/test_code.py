@@ -18,7 +18,7 @@ from openpyxl import Workbook, load_workbook
 from sklearn.metrics import f1_score
 from sklearn.preprocessing import MultiLabelBinarizer
 
-from conftest import DATASETS, DEFAULT_CODEBOOK, SAMPLE
+from conftest import DATASETS, DEFAULT_CODEBOOK
 from games import write_games
 from qualcode.cli import main
 from qualcode.code import code_segments, run_code
@@ -28,7 +28,6 @@ from qualcode.domain import Codebook
 from qualcode.errors import QualcodeError
 from qualcode.ingest import read_corpus
 from qualcode.nlp import lemma_pipeline
-from qualcode.pseudonymise import run_pseudonymise
 from qualcode.segment import segment_corpus
 
 SETTINGS = Settings(quiet=True)
@@ -119,13 +118,6 @@ def invoke(*args: str):
 @pytest.fixture(scope="module")
 def codebook():
     return load_codebook(DEFAULT_CODEBOOK)
-
-
-@pytest.fixture(scope="module")
-def pseudonymised(tmp_path_factory) -> Path:
-    out, secure = tmp_path_factory.mktemp("pseudonymised"), tmp_path_factory.mktemp("secure")
-    run_pseudonymise(SAMPLE, out, None, secure / "key.json", Settings(workers=1, quiet=True))
-    return out
 
 
 @pytest.fixture(scope="module")

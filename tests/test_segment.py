@@ -15,13 +15,12 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from conftest import DEFAULT_CODEBOOK, SAMPLE
+from conftest import DEFAULT_CODEBOOK
 from qualcode.cli import main
 from qualcode.config import Settings
 from qualcode.errors import QualcodeError
 from qualcode.ingest import read_corpus
 from qualcode.ingest.text import parse_turns
-from qualcode.pseudonymise import run_pseudonymise
 from qualcode.segment import UNITS, segment_corpus, segment_transcript
 
 SETTINGS = Settings(quiet=True)
@@ -32,13 +31,6 @@ ID_PATTERNS = {"turn": r"(?P<document>.+):(?P<turn>\d+)", "sentence": r"(?P<docu
 def read_rows(path: Path) -> list[dict[str, str]]:
     with open(path, newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
-
-
-@pytest.fixture(scope="module")
-def pseudonymised(tmp_path_factory) -> Path:
-    out, secure = tmp_path_factory.mktemp("pseudonymised"), tmp_path_factory.mktemp("secure")
-    run_pseudonymise(SAMPLE, out, None, secure / "key.json", Settings(workers=1, quiet=True))
-    return out
 
 
 @pytest.fixture(scope="module")

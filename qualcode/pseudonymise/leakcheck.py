@@ -17,6 +17,7 @@ from typing import Iterator
 
 from ..errors import QualcodeError
 from ..register import Register
+from .recognizers import trie_regex
 
 
 @dataclass(frozen=True)
@@ -38,15 +39,22 @@ def _texts(path: Path) -> Iterator[tuple[str, str]]:
 
 
 def find_leaks(folder: Path, register: Register) -> list[Leak]:
-    patterns = [(re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.IGNORECASE), person.row)
-                for person in register.people for name in person.names if name.strip()]
+    """The first place each register row's names occur in each file (one pass per text)."""
+    rows = {}
+    for person in register.people:
+        for name in person.names:
+            if name.strip():
+                rows.setdefault(" ".join(name.split()).casefold(), person.row)
+    pattern = re.compile(rf"(?<!\w)(?:{trie_regex(rows, fold_case=True)})(?!\w)", re.IGNORECASE)
     leaks = []
     files = [Path(folder)] if Path(folder).is_file() else sorted(p for p in Path(folder).rglob("*") if p.is_file())
     for path in files:
         for where, text in _texts(path):
-            for pattern, row in patterns:
-                match = pattern.search(text)
-                if match:
+            seen = set()
+            for match in pattern.finditer(text):
+                row = rows.get(" ".join(match.group().split()).casefold(), 0)  # 0: a case-folding corner
+                if row not in seen:
+                    seen.add(row)
                     leaks.append(Leak(where, text.count("\n", 0, match.start()) + 1, row))
     return leaks
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 import re
 from typing import Callable, Iterable, Sequence
 
-from presidio_analyzer import PatternRecognizer
 
 from ..register import Register, normalise
 from .analyse import Detection
-from .recognizers import DETECTOR_PRIORITY, NER_ENTITIES, PERSON, PROPAGATION
+from .recognizers import DETECTOR_PRIORITY, NER_ENTITIES, PERSON, PROPAGATION, TrieRecognizer
 
 HONORIFICS = frozenset("""
 mr mrs ms miss mx dr doctor sir dame lord lady professor prof rev reverend father sister nurse
@@ -80,16 +79,13 @@ def full_names(found: Iterable[tuple[str, str]], register: Register) -> dict[str
     return wholes
 
 
-def propagation_recognizers(terms: dict[str, dict[str, str]]) -> list[PatternRecognizer]:
+def propagation_recognizers(terms: dict[str, dict[str, str]]) -> list[TrieRecognizer]:
     """Case-sensitive whole-word deny lists: "Rob" the name, not "rob" the verb."""
-    return [
-        PatternRecognizer(supported_entity=entity, name=PROPAGATION, global_regex_flags=re.MULTILINE,
-                          deny_list=sorted(found, key=lambda t: (-len(t), t)))
-        for entity, found in sorted(terms.items()) if found
-    ]
+    return [TrieRecognizer.deny_list(found, entity, PROPAGATION, fold_case=False)
+            for entity, found in sorted(terms.items()) if found]
 
 
-def propagate(text: str, recognizers: Sequence[PatternRecognizer], offset: int = 0) -> list[Detection]:
+def propagate(text: str, recognizers: Sequence[TrieRecognizer], offset: int = 0) -> list[Detection]:
     return [
         Detection(offset + result.start, offset + result.end, result.entity_type, PROPAGATION,
                   round(float(result.score), 4))
@@ -98,7 +94,7 @@ def propagate(text: str, recognizers: Sequence[PatternRecognizer], offset: int =
     ]
 
 
-def propagate_into_gaps(text: str, kept: Sequence[Detection], recognizers: Sequence[PatternRecognizer]) -> list[Detection]:
+def propagate_into_gaps(text: str, kept: Sequence[Detection], recognizers: Sequence[TrieRecognizer]) -> list[Detection]:
     """Propagation again in the text that no kept span covers.
 
     A deny list matches each place once, longest term first. So a long NER slip ("techUK and the

@@ -14,7 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import Iterable, Sequence
 
-from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
+from presidio_analyzer import EntityRecognizer, LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.predefined_recognizers import (
     EmailRecognizer,
     SpacyRecognizer,
@@ -59,6 +59,19 @@ def offline_tld_extractor():
     import tldextract
 
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+class QuickUrlRecognizer(UrlRecognizer):
+    """Presidio's URL recognizer, run only on text that could hold a URL at all.
+
+    Its patterns are expensive and almost no interview turn contains a dot between letters or a
+    scheme; a cheap test skips the rest with identical results.
+    """
+
+    MAYBE_URL = re.compile(r"[A-Za-z0-9-]\.[A-Za-z]{2,}|://|www\.", re.IGNORECASE)
+
+    def analyze(self, text: str, entities, nlp_artifacts=None, regex_flags=None):
+        return super().analyze(text, entities, nlp_artifacts, regex_flags) if self.MAYBE_URL.search(text) else []
 
 
 class UkPhoneRecognizer(PatternRecognizer):
@@ -127,18 +140,72 @@ class RoleLexicon:
         extra = {normalise(role): descriptor for role, descriptor in register.roles.items()}
         return RoleLexicon({**extra, **self.descriptors}, self.of_phrase)
 
-    def regex(self) -> str:
-        """One alternation over all titles, longest first; some swallow a following "of <field>"."""
-        of_tail = r"(?:\s+of\s+(?:the\s+)?[\w'’-]+(?:\s+(?:and\s+)?[\w'’-]+){0,2})?"
-        alternatives = [
-            _escape_title(title) + (of_tail if title in self.of_phrase else "")
-            for title in sorted(self.descriptors, key=len, reverse=True)
-        ]
-        return r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w-])"
+    def recognizer(self) -> "TrieRecognizer":
+        """Titles as whole words; "professor of X" and the like swallow a short "of <field>"."""
+        with_field = trie_regex(self.of_phrase, fold_case=True)
+        return TrieRecognizer(rf"{with_field}{OF_TAIL}|{trie_regex(self.descriptors, fold_case=True)}",
+                              ROLE, ROLES, score=0.8)
+
+
+_TAIL_WORD = r"(?!(?:at|in|on|for|with|from|to|by|and|but|who|which|that|so|because)\b)[\w'’-]+"
+OF_TAIL = rf"(?:\s+of\s+(?:the\s+)?{_TAIL_WORD}(?:\s+(?:and\s+)?{_TAIL_WORD}){{0,2}})?"
 
 
 def _escape_title(title: str) -> str:
     return r"\s+".join(re.escape(word) for word in title.split())
+
+
+def trie_regex(terms: Iterable[str], fold_case: bool) -> str:
+    """One regex matching any of ``terms``, shaped as a trie so it runs in one pass.
+
+    A flat alternation of hundreds of names or titles is tried alternative by alternative at
+    every position; a trie shares prefixes, and greedy optional tails still prefer the longest
+    term. Spaces match any run of whitespace (titles break across lines).
+    """
+    trie: dict = {}
+    for term in terms:
+        node = trie
+        for char in " ".join(term.split()).casefold() if fold_case else " ".join(term.split()):
+            node = node.setdefault(char, {})
+        node[""] = {}
+    return _trie_pattern(trie) if trie else r"(?!x)x"
+
+
+def _trie_pattern(node: dict) -> str:
+    branches = [(r"\s+" if char == " " else re.escape(char)) + _trie_pattern(child)
+                for char, child in sorted(node.items()) if char]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    return f"(?:{body})?" if "" in node else body  # a term ends here: the rest is optional, greedy
+
+
+class TrieRecognizer(LocalRecognizer):
+    """A Presidio deny-list recognizer over a trie-shaped stdlib regex, whole words only.
+
+    Presidio's own deny list is one flat alternation in the ``regex`` module: with the register,
+    the role lexicon and the propagated names it cost more time than the rest of the
+    recognizers together.
+    """
+
+    def __init__(self, body: str, entity: str, name: str, score: float = 1.0, fold_case: bool = True):
+        self.pattern = re.compile(rf"(?<![\w-])(?:{body})(?![\w-])", re.IGNORECASE if fold_case else 0)
+        self.score = score
+        super().__init__(supported_entities=[entity], name=name, supported_language="en")
+
+    @classmethod
+    def deny_list(cls, terms: Iterable[str], entity: str, name: str, fold_case: bool = True) -> "TrieRecognizer":
+        return cls(trie_regex(terms, fold_case), entity, name, fold_case=fold_case)
+
+    def load(self) -> None:
+        """Nothing to load: the pattern is compiled in ``__init__``."""
+
+    def analyze(self, text: str, entities, nlp_artifacts=None) -> list[RecognizerResult]:
+        metadata = {RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}
+        return [RecognizerResult(self.supported_entities[0], match.start(), match.end(), self.score,
+                                 recognition_metadata=dict(metadata))
+                for match in self.pattern.finditer(text) if match.end() > match.start()]
 
 
 @cache
@@ -164,14 +231,23 @@ class GenericBodies:
         kept = sorted({b for b in bodies if normalise(b) not in registered}, key=lambda b: (-len(b), b))
         alternation = "|".join(_escape_title(body) for body in kept) or r"(?!x)x"
         self._inside = re.compile(rf"(?<!\w)(?:the\s+)?(?:{alternation})(?!\w)", re.IGNORECASE)
+        self._cache: dict[str, list[tuple[int, int]]] = {}
         self._whole = re.compile(rf"(?:the\s+)?(?:{alternation})(?:['’]s?)?", re.IGNORECASE)
+
+    def _spans(self, text: str) -> list[tuple[int, int]]:
+        """Generic phrases of ``text``; each text is asked about up to three times, so remember."""
+        if text not in self._cache:
+            self._cache[text] = [match.span() for match in self._inside.finditer(text)]
+        return self._cache[text]
 
     def is_generic(self, text: str) -> bool:
         return self._whole.fullmatch(text.strip()) is not None
 
     def drop_inside(self, text: str, detections: Sequence) -> list:
         """Detections not lying within a generic phrase of ``text`` (register finds always stay)."""
-        spans = [match.span() for match in self._inside.finditer(text)]
+        if not detections:
+            return []
+        spans = self._spans(text)
         return [d for d in detections
                 if d.detector == "register" or not any(start <= d.start and d.end <= end for start, end in spans)]
 
@@ -182,27 +258,18 @@ def shipped_generic_bodies() -> tuple[str, ...]:
     return tuple(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
-def deny_list(terms: Iterable[str], entity: str, name: str) -> PatternRecognizer | None:
-    """A case-insensitive, whole-word deny-list recognizer; longest terms first so they win."""
-    unique = sorted({term.strip() for term in terms if term.strip()}, key=lambda t: (-len(t), t))
-    if not unique:
-        return None
-    return PatternRecognizer(supported_entity=entity, deny_list=unique, name=name)
-
-
 def build_recognizers(register: Register, lexicon: RoleLexicon) -> list[EntityRecognizer]:
     """Every recognizer a pseudonymisation run uses: register, NER, contacts, UK ids, roles."""
-    recognizers: list[EntityRecognizer | None] = [
-        deny_list(register.all_names, PERSON, REGISTER_PEOPLE),
-        deny_list(register.organisations, ORGANIZATION, REGISTER_ORGANISATIONS),
-        PatternRecognizer(supported_entity=ROLE, name=ROLES, patterns=[Pattern("role", lexicon.regex(), 0.8)]),
+    return [
+        TrieRecognizer.deny_list(register.all_names, PERSON, REGISTER_PEOPLE),
+        TrieRecognizer.deny_list(register.organisations, ORGANIZATION, REGISTER_ORGANISATIONS),
+        lexicon.recognizer(),
         SpacyRecognizer(supported_entities=list(NER_ENTITIES)),
         OfflineEmailRecognizer(),
-        UrlRecognizer(),
+        QuickUrlRecognizer(),
         UkPhoneRecognizer(),
         UkPostcodeRecognizer(),
         NhsRecognizer(),
         UkNinoRecognizer(),
         DateOfBirthRecognizer(),
     ]
-    return [recognizer for recognizer in recognizers if recognizer is not None]
