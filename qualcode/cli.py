@@ -17,6 +17,7 @@ from .errors import QualcodeError
 
 OUTPUTS = Path("outputs")
 SECURE = Path("secure")
+DEFAULT_CODEBOOK = Path("codebook") / "codebook.yaml"
 EXISTING_PATH = click.Path(path_type=Path)
 
 
@@ -212,7 +213,6 @@ def codebook_import(file, out):
     click.echo(f"wrote {out}: {len(codebook.codes)} code(s) imported from {file}", err=True)
 
 
-DEFAULT_CODEBOOK = Path("codebook") / "codebook.yaml"
 
 
 @codebook_group.command(name="report")
@@ -267,7 +267,7 @@ def report_command(coded, out, codebook_path):
 
 @main.command("code")
 @click.argument("source", type=EXISTING_PATH)
-@click.option("--codebook", "codebook_path", type=EXISTING_PATH, default=Path("codebook/codebook.yaml"),
+@click.option("--codebook", "codebook_path", type=EXISTING_PATH, default=DEFAULT_CODEBOOK,
               show_default=True, help="The codebook YAML.")
 @click.option("--out", type=EXISTING_PATH, default=OUTPUTS, show_default=True,
               help="Folder for coded_segments.csv and .xlsx.")
