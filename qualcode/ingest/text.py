@@ -122,9 +122,16 @@ def _decode_chunk(decoder: codecs.IncrementalDecoder, chunk: bytes, line: int, f
         raise _Undecodable(line + error.object.count(b"\n", 0, error.start)) from None
 
 
+NOT_SPEAKERS = frozenset("""
+note notes nb ps re subject date time duration transcript transcriber page file title location venue
+present absent apologies agenda action actions summary recording interview
+""".split())
+
+
 def match_label(line: str) -> re.Match | None:
+    """The speaker label opening ``line``, if any. Transcript furniture ("Note:", "Date:") is not a speaker."""
     match = LABEL_RE.match(line)
-    if match is None or len(match.group("label")) > MAX_LABEL_CHARS:
+    if match is None or len(match.group("label")) > MAX_LABEL_CHARS or match.group("label").casefold() in NOT_SPEAKERS:
         return None
     return match
 
