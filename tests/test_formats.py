@@ -147,11 +147,11 @@ def test_docx_table_with_a_header_row(tmp_path):
                                  ("", "", "Most days, anyway."),
                                  ("00:00:12", "Interviewer", "Thanks.")])
     # A paragraph that would read as a label in the common format joins its turn with a space.
-    table.rows[2].cells[2].add_paragraph("Note: it was late.")
+    table.rows[2].cells[2].add_paragraph("Later: it was late.")
     transcript = read(save(document, tmp_path / "table.docx"))
     assert [(t.speaker, t.timestamp, t.text) for t in transcript.turns] == [
         ("Interviewer", "00:00:01", "Where do you work?"),
-        ("Lisa Hammond", "00:00:05", "At the police station. Note: it was late.\nMost days, anyway."),
+        ("Lisa Hammond", "00:00:05", "At the police station. Later: it was late.\nMost days, anyway."),
         ("Interviewer", "00:00:12", "Thanks."),
     ]
     again = parse_turns(transcript.text, "again", SETTINGS.is_interviewer).turns
