@@ -2,8 +2,8 @@
 
 ``pseudonymise`` writes ``cases.csv`` beside the pseudonymised transcripts: one row per register
 person, with their pseudonym and non-identifying attributes (role descriptor, organisation
-type). Matrices and REFI-QDA exports join on the pseudonym. Identifying register columns are
-never read here, so they cannot leak into an output.
+type). Matrices and REFI-QDA exports join on the pseudonym. Only those generic attributes are
+ever read here (an allow-list, not a deny-list), so no other register column can reach an output.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from .errors import QualcodeError
 
 CASES_FILENAME = "cases.csv"
 CASE_KEY = "pseudonym"
-IDENTIFYING_COLUMNS = frozenset({"name", "aliases", "role", "organisation", "speaker_label"})
 CASE_ATTRIBUTES = ("role_descriptor", "organisation_type")
 
 
@@ -31,10 +30,8 @@ def read_case_attributes(path: Path) -> dict[str, dict[str, str]]:
             for row in reader:
                 pseudonym = (row.get(CASE_KEY) or "").strip().strip("[]")
                 if pseudonym:
-                    attributes[pseudonym] = {
-                        column: (value or "").strip() for column, value in row.items()
-                        if column and column != CASE_KEY and column not in IDENTIFYING_COLUMNS
-                    }
+                    attributes[pseudonym] = {column: (row.get(column) or "").strip()
+                                             for column in CASE_ATTRIBUTES if column in row}
     except FileNotFoundError:
         raise QualcodeError("no such file", path) from None
     except UnicodeDecodeError:

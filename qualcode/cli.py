@@ -172,7 +172,7 @@ def agreement(file_a, file_b, unit, out, codes_column_a, codes_column_b):
 @click.argument("coded", type=EXISTING_PATH)
 @click.option("--transcripts", type=EXISTING_PATH, required=True,
               help="Folder of the pseudonymised transcripts the segments were coded from.")
-@click.option("--codebook", "codebook_path", type=EXISTING_PATH, required=True, help="The codebook YAML.")
+@click.option("--codebook", "codebook_path", type=EXISTING_PATH, default=DEFAULT_CODEBOOK, show_default=True, help="The codebook YAML.")
 @click.option("--out", type=EXISTING_PATH, default=OUTPUTS / "project.qdpx", show_default=True,
               help="The REFI-QDA project to write.")
 @click.option("--cases", type=EXISTING_PATH, help="Case attributes CSV [default: TRANSCRIPTS/cases.csv if present].")
@@ -189,7 +189,7 @@ def export_qdpx_command(coded, transcripts, codebook_path, out, cases):
 
 
 @main.command(name="export-qdc")
-@click.option("--codebook", "codebook_path", type=EXISTING_PATH, required=True, help="The codebook YAML.")
+@click.option("--codebook", "codebook_path", type=EXISTING_PATH, default=DEFAULT_CODEBOOK, show_default=True, help="The codebook YAML.")
 @click.option("--out", type=EXISTING_PATH, default=OUTPUTS / "codebook.qdc", show_default=True,
               help="The REFI-QDA codebook to write.")
 def export_qdc_command(codebook_path, out):

@@ -136,10 +136,9 @@ class Codebook:
 
 @dataclass(frozen=True)
 class Coding:
-    """The score of one code on one segment, and why."""
+    """One segment coded: every code's score, the codes that apply, and the evidence for them."""
 
-    segment_id: str
-    code_id: str
-    score: float
-    applied: bool
+    segment: Segment
+    scores: Mapping[str, float]
+    codes: tuple[str, ...]
     evidence: str = ""

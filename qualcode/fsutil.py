@@ -111,13 +111,21 @@ def write_secure_text(path: Path, text: str) -> None:
 
 
 def is_within(path: Path, folder: Path) -> bool:
-    return Path(os.path.abspath(path)).is_relative_to(Path(os.path.abspath(folder)))
+    """Whether ``path`` lies in ``folder`` once symlinks are followed (a link cannot smuggle it out)."""
+    return Path(path).resolve().is_relative_to(Path(folder).resolve())
 
 
-def refuse_inside(path: Path, folder: Path, what: str) -> None:
-    """Stop when a secret path (key, log) would land inside an output folder."""
-    if is_within(path, folder):
-        raise QualcodeError(f"refusing to write the {what} inside the output folder {folder}", path)
+def refuse_inside(secret: Path, out: Path, what: str) -> None:
+    """Stop when a secret (key, log) and the outputs would share a folder tree, in either direction.
+
+    The project's ``outputs/`` folder is refused as a whole, not only the stage's own subfolder:
+    ``--key outputs/key.json`` beside ``--out outputs/pseudonymised`` would hand the key over
+    with the data.
+    """
+    secure = Path(secret).parent
+    if is_within(secret, out) or is_within(out, secure) or is_within(secret, Path("outputs")):
+        raise QualcodeError(f"refusing to keep the {what} with the outputs ({out}); use a separate secure folder",
+                            secret)
 
 
 OUTPUT_MARKER = ".qualcode-output"

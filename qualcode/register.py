@@ -19,6 +19,11 @@ from .errors import QualcodeError
 
 COLUMNS = ("name", "aliases", "role", "organisation", "role_descriptor", "organisation_type", "pseudonym",
            "speaker_label")
+HONORIFICS = frozenset("""
+mr mrs ms miss mx dr doctor sir dame lord lady professor prof rev reverend father sister nurse
+detective inspector sergeant constable chief superintendent officer councillor cllr judge the and
+di ds dc pc dci dcs sgt insp supt pcso
+""".split())  # words that are not part of anyone's name
 _SPACES = re.compile(r"\s+")
 _POSSESSIVE = re.compile(r"['’]s?$")
 
@@ -65,13 +70,30 @@ class Register:
         """The person whose name, alias or speaker label is ``text`` (any case), if any."""
         return self._by_form.get(normalise(text))
 
-    def mentioned_in(self, text: str) -> Person | None:
-        """The person with the longest name or alias occurring as whole words in ``text``."""
+    def owner_of(self, text: str) -> Person | None:
+        """The person a longer name found in the text is, if the register can tell.
+
+        "Derek McAuley" is Professor McAuley (the register knows no first name for him), but
+        "Rachel Green" is not Rachel Okafor: words beyond the matched name must be honorifics or
+        the person's own names, except a first name before a surname the register lists alone.
+        """
+        exact = self.find(text)
+        if exact is not None:
+            return exact
         best, best_length = None, 0
-        folded = text.casefold()
         for person in self.people:
+            own = {word.casefold() for name in person.names for word in name.split()}
+            given = [w for w in person.name.split() if w.casefold().strip(".") not in HONORIFICS]
             for form in person.names:
-                if len(form) > best_length and re.search(rf"(?<!\w){re.escape(form.casefold())}(?!\w)", folded):
+                found = re.search(rf"(?<!\w){re.escape(form)}(?!\w)", text, re.IGNORECASE)
+                if found is None or len(form) <= best_length:
+                    continue
+                before, after = text[:found.start()].split(), text[found.end():].split()
+                strangers = [w for w in (*before, *after) if w.casefold().strip(".,") not in own | HONORIFICS]
+                # the register gives no first name before this form ("Professor De Roure"): one may precede it
+                surname_alone = not after and [w.casefold() for w in given[:len(form.split())]] == \
+                    [w.casefold() for w in form.split()]
+                if not strangers or (surname_alone and len(before) <= 2):
                     best, best_length = person, len(form)
         return best
 

@@ -20,6 +20,7 @@ Conventions, chosen so numbers match the reference libraries a reviewer would ch
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Hashable, Sequence
 
-from .coded import (CODED_SHEET, CODES_COLUMN, NO_CODE, RESERVED_COLUMNS, final_codes, is_blank,
+from .coded import (CODED_SHEET, CODES_COLUMN, NO_CODE, RESERVED_COLUMNS, final_codes, is_blank, is_reviewed,
                     join_codes, read_table, split_codes)
 from .errors import QualcodeError
 from .export.xlsx import MAX_COLUMN_WIDTH, save_workbook
@@ -555,7 +556,9 @@ def run_agreement(path_a: Path, path_b: Path, unit: str = "segment", out_dir: Pa
                   codes_column_a: str | None = None, codes_column_b: str | None = None) -> tuple[Comparison, Path]:
     """The ``qualcode agreement`` command: load, compare, write ``OUT/agreement.xlsx``.
 
-    The same file given twice compares the automatic ``codes`` (A) with the reviewed codes (B).
+    The same file given twice compares the automatic ``codes`` (A) with the reviewed codes (B),
+    on the rows an analyst reviewed: an unreviewed row agrees by construction and would inflate
+    every figure.
     """
     same_file = Path(path_a).resolve() == Path(path_b).resolve()
     if same_file and codes_column_a is None:
@@ -565,5 +568,17 @@ def run_agreement(path_a: Path, path_b: Path, unit: str = "segment", out_dir: Pa
     if same_file and coder_a.name == coder_b.name:
         raise QualcodeError(f"both coders read {coder_a.name}: add a {REVIEW_COLUMN} column or pass "
                             "--codes-column-b", path_b)
+    if same_file:
+        coder_a, coder_b = (only_reviewed(coder, path_a) for coder in (coder_a, coder_b))
     comparison = compare(coder_a, coder_b, unit)
     return comparison, write_agreement_xlsx(comparison, Path(out_dir) / WORKBOOK_NAME)
+
+
+def only_reviewed(coder: CoderTable, path: Path) -> CoderTable:
+    """``coder`` restricted to the rows whose ``review_codes`` cell is filled."""
+    table = read_table(path, CODED_SHEET)
+    id_column = find_id_column(list(table.columns))
+    reviewed = {str(row_id).strip() for row_id, done in zip(table[id_column], is_reviewed(table)) if done}
+    if not reviewed:
+        raise QualcodeError(f"no row has {REVIEW_COLUMN} filled: nothing was reviewed yet", path)
+    return dataclasses.replace(coder, rows=tuple(row for row in coder.rows if row.id in reviewed))

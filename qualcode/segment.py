@@ -35,8 +35,7 @@ def segment_corpus(transcripts: Iterable[Transcript], unit: str) -> list[Segment
             earlier = first.setdefault(segment.segment_id, segment)
             if earlier is not segment:
                 raise QualcodeError(
-                    f"duplicate segment id {segment.segment_id!r} (documents {earlier.document!r} and "
-                    f"{segment.document!r}): ids must be unique across the source",
+                    "a segment id is used twice, in two documents: ids must be unique across the source",
                     transcript.source if transcript.source is not None else transcript.document)
             segments.append(segment)
     return segments

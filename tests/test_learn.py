@@ -23,7 +23,7 @@ from sklearn.metrics import cohen_kappa_score, f1_score, precision_recall_fscore
 from conftest import DATASETS
 from games import write_games
 from qualcode.cli import main
-from qualcode.code.coder import CodedSegment
+from qualcode.domain import Coding
 from qualcode.codebook import load_codebook, write_codebook
 from qualcode.config import DEFAULT_MODEL
 from qualcode.domain import PARTICIPANT, Code, Codebook, Segment
@@ -205,7 +205,7 @@ def segment(text: str = "text") -> Segment:
 
 def test_evidence_names_the_model_beside_the_rules():
     ids = ("a", "b", "c")
-    rules = CodedSegment(segment(), {}, ("a", "c"), "a: keywords 'x | y'; similarity 0.20 | c: similarity 0.05")
+    rules = Coding(segment(), {}, ("a", "c"), "a: keywords 'x | y'; similarity 0.20 | c: similarity 0.05")
     merged = with_model(rules, {"b": 0.61, "c": 0.83}, ids)
     assert merged.codes == ("a", "b", "c")
     assert merged.evidence == "a: keywords 'x | y'; similarity 0.20 | b: model 0.61 | c: model 0.83; similarity 0.05"

@@ -120,7 +120,7 @@ def test_missing_and_duplicate_ids_are_reported(tmp_path):
 
 def test_same_file_compares_automatic_codes_with_review(tmp_path):
     coded = write_csv(tmp_path / "coded.csv", CODED_HEADER, [
-        ["s1", "d1", "one", "x", ""],          # not overridden: review keeps x
+        ["s1", "d1", "one", "x", ""],          # not reviewed: left out, it would agree by construction
         ["s2", "d1", "two", "x;y", "x"],       # reviewer removed y
         ["s3", "d2", "three", "", "z"],        # reviewer added z
         ["s4", "d2", "four", "y", "-"],        # reviewer: no code
@@ -129,7 +129,7 @@ def test_same_file_compares_automatic_codes_with_review(tmp_path):
     assert comparison.name_a == "coded.csv [codes]"
     assert comparison.name_b == "coded.csv [review_codes else codes]"
     by_id = {item.id: (item.codes_a, item.codes_b) for item in comparison.items}
-    assert by_id == {"s1": (("x",), ("x",)), "s2": (("x", "y"), ("x",)), "s3": ((), ("z",)), "s4": (("y",), ())}
+    assert by_id == {"s2": (("x", "y"), ("x",)), "s3": ((), ("z",)), "s4": (("y",), ())}
     y = next(code for code in comparison.report.per_code if code.code == "y")
     assert (y.counts.a_only, y.counts.b_only, y.counts.both) == (2, 0, 0)
     assert written == tmp_path / "out" / "agreement.xlsx" and written.exists()

@@ -17,7 +17,8 @@ from ..ingest import failure_lines, read_corpus
 from ..nlp import DocCache, lemma_pipeline
 from ..progress import progress_bar
 from ..segment import segment_corpus
-from .coder import CodebookCoder, CodedSegment
+from ..domain import Coding
+from .coder import CodebookCoder
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class CodeSummary:
 
 
 def code_segments(segments, codebook, nlp, threshold=None, code_interviewer=False, quiet=True,
-                  model=None) -> list[CodedSegment]:
+                  model=None) -> list[Coding]:
     """Code with the rules; a fitted ``model`` (:class:`~qualcode.learn.LearnedCoder`) adds its codes."""
     coder = CodebookCoder(codebook, nlp, threshold=threshold, code_interviewer=code_interviewer)
     with progress_bar(len(segments), "coding", quiet) as bar:

@@ -8,7 +8,8 @@ Scores combine two layers as a noisy-OR, each in [0, 1]:
   and damped when even that is weak (see :func:`similarity_scores`).
 
 An exclusion phrase vetoes the code. A short participant answer is also scored on the
-interviewer's question before it, discounted, and the evidence says so.
+interviewer's question before it (a short answer agrees with its question), and the evidence
+says so.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from ..coded import join_evidence
-from ..domain import PARTICIPANT, Codebook, Segment
+from ..domain import PARTICIPANT, Codebook, Coding, Segment
 from ..nlp import DocCache
 from .rules import RuleHits, RuleMatcher
 from .similarity import DefinitionSimilarity, code_profiles, lemma_text
@@ -27,7 +28,6 @@ from .similarity import DefinitionSimilarity, code_profiles, lemma_text
 CONFIDENT_SIMILARITY_WITH_RULES = 0.10
 CONFIDENT_SIMILARITY_DEFINITION_ONLY = 0.03
 SHORT_ANSWER_WORDS = 15
-CONTEXT_WEIGHT = 1.0  # a short answer agrees with its question; evidence says so
 
 
 def rule_score(hits: RuleHits) -> float:
@@ -61,14 +61,6 @@ def similarity_scores(cosine: np.ndarray, confident: np.ndarray) -> np.ndarray:
 def combine(rule: np.ndarray, similarity: np.ndarray) -> np.ndarray:
     """Noisy-OR: either layer alone can reach the threshold, and together they reinforce."""
     return 1.0 - (1.0 - rule) * (1.0 - similarity)
-
-
-@dataclass(frozen=True)
-class CodedSegment:
-    segment: Segment
-    scores: dict[str, float]
-    codes: tuple[str, ...]
-    evidence: str
 
 
 @dataclass
@@ -132,12 +124,12 @@ class CodebookCoder:
             context.append(evidence)
             if evidence is None:
                 continue
-            question_scores = np.where(self._excluded(own[row].hits), 0.0, CONTEXT_WEIGHT * question_scores)
+            question_scores = np.where(self._excluded(own[row].hits), 0.0, question_scores)
             from_context[row] = question_scores > scores[row]
             scores[row] = np.maximum(scores[row], question_scores)
         return Features(own, context, scores, from_context)
 
-    def predict(self, segments: Sequence[Segment]) -> list[CodedSegment]:
+    def predict(self, segments: Sequence[Segment]) -> list[Coding]:
         features = self.features(segments)
         return [self._decide(segment, row, features) for row, segment in enumerate(segments)]
 
@@ -175,13 +167,13 @@ class CodebookCoder:
         return bool(segment.context) and segment.speaker_role == PARTICIPANT and \
             len(segment.text.split()) <= SHORT_ANSWER_WORDS
 
-    def _decide(self, segment: Segment, row: int, features: Features) -> CodedSegment:
+    def _decide(self, segment: Segment, row: int, features: Features) -> Coding:
         scores = {code.id: round(float(features.scores[row, i]), 4) for i, code in enumerate(self.codebook.codes)}
         if not self.codable(segment):
-            return CodedSegment(segment, scores, (), "")
+            return Coding(segment, scores, (), "")
         reasons = [(code.id, self._why(row, i, code.id, features)) for i, code in enumerate(self.codebook.codes)
                    if code.id in self.coded_ids and scores[code.id] >= self.threshold_for(code)]
-        return CodedSegment(segment, scores, tuple(code for code, _ in reasons), join_evidence(reasons))
+        return Coding(segment, scores, tuple(code for code, _ in reasons), join_evidence(reasons))
 
     def _why(self, row: int, column: int, code_id: str, features: Features) -> str:
         if features.from_context[row, column]:

@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Sequence
 
 from ..coded import CODED_SHEET, CODES_COLUMN, EVIDENCE_COLUMN, REVIEW_COLUMNS, SEGMENT_COLUMNS, join_codes
-from ..domain import Codebook
+from ..domain import Codebook, Coding
 from ..fsutil import write_files
-from ..code.coder import CodedSegment
 from .xlsx import append_row, fit_widths, new_workbook, style_header, write_table, xlsx_bytes
 
 CSV_NAME, XLSX_NAME = "coded_segments.csv", "coded_segments.xlsx"
@@ -27,7 +26,7 @@ def header(codebook: Codebook, attributes: Sequence[str]) -> list[str]:
     return [*SEGMENT_COLUMNS, CODES_COLUMN, *codebook.ids, EVIDENCE_COLUMN, *REVIEW_COLUMNS, *attributes]
 
 
-def attribute_names(coded: Sequence[CodedSegment]) -> list[str]:
+def attribute_names(coded: Sequence[Coding]) -> list[str]:
     """Extra table columns (site, participant…) in first-seen order."""
     names: dict[str, None] = {}
     for item in coded:
@@ -52,7 +51,7 @@ def attribute_columns(names: Sequence[str], codebook: Codebook) -> list[str]:
     return columns
 
 
-def rows(coded: Sequence[CodedSegment], codebook: Codebook, attributes: Sequence[str]) -> list[list[object]]:
+def rows(coded: Sequence[Coding], codebook: Codebook, attributes: Sequence[str]) -> list[list[object]]:
     table = []
     for item in coded:
         s = item.segment
@@ -62,7 +61,7 @@ def rows(coded: Sequence[CodedSegment], codebook: Codebook, attributes: Sequence
     return table
 
 
-def write_coded(coded: Sequence[CodedSegment], codebook: Codebook, out: Path) -> Path:
+def write_coded(coded: Sequence[Coding], codebook: Codebook, out: Path) -> Path:
     """Write ``OUT/coded_segments.csv`` and ``OUT/coded_segments.xlsx``; returns the workbook path.
 
     Both are built and written aside first, then renamed into place back to back, so a crash while
@@ -80,7 +79,7 @@ def write_coded(coded: Sequence[CodedSegment], codebook: Codebook, out: Path) ->
     return Path(out) / XLSX_NAME
 
 
-def workbook(coded: Sequence[CodedSegment], codebook: Codebook, columns: list[str], body: list[list[object]]):
+def workbook(coded: Sequence[Coding], codebook: Codebook, columns: list[str], body: list[list[object]]):
     from openpyxl.styles import Alignment, PatternFill
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation

@@ -23,6 +23,7 @@ from zipfile import ZipFile
 
 from ..coded import is_blank
 from ..domain import Transcript
+from ..errors import QualcodeError
 from ..fsutil import deterministic_zip, write_bytes
 from ..ingest.captions import WEBVTT, caption_turns, is_webvtt, parse_captions
 from ..ingest.docx import document_layout, open_docx
@@ -128,14 +129,25 @@ def _runs(paragraph):
         yield from (item.runs if isinstance(item, Hyperlink) else [item])
 
 
-def _drop_unread_parts(word) -> None:
-    """Headers, footers, the author's properties and the thumbnail (a picture of the first page):
-    nothing analysed them, so none may reach the copy."""
-    from docx.opc.constants import RELATIONSHIP_TYPE
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_UNREAD_RELATIONSHIPS = ("/comments", "/commentsExtended", "/commentsIds", "/commentsExtensible", "/people",
+                         "/footnotes", "/endnotes", "/customXml", "/custom-properties", "/thumbnail")
+_UNREAD_MARKS = ("commentRangeStart", "commentRangeEnd", "commentReference", "footnoteReference",
+                 "endnoteReference")
 
-    package_rels = word.part.package.rels
-    for rId in [rId for rId, rel in package_rels.items() if rel.reltype == RELATIONSHIP_TYPE.THUMBNAIL]:
-        del package_rels[rId]
+
+def _drop_unread_parts(word) -> None:
+    """Headers, footers, comments, footnotes, endnotes, custom XML, the author's properties, link
+    targets and the thumbnail (a picture of the first page): nothing analysed them, so none may
+    reach the copy. The marks in the text that point at dropped parts go too."""
+    for element in [e for mark in _UNREAD_MARKS for e in word.element.body.iter(f"{_W}{mark}")]:
+        element.getparent().remove(element)
+    for rels in (word.part.package.rels, word.part.rels):
+        for rId in [rId for rId, rel in rels.items() if rel.reltype.endswith(_UNREAD_RELATIONSHIPS)]:
+            del rels[rId]
+        for rel in rels.values():
+            if rel.is_external:
+                rel._target = "#"  # a mailto: or URL target may name someone; the link text stays
     for section in word.sections:
         for part in (section.header, section.footer, section.first_page_header, section.first_page_footer,
                      section.even_page_header, section.even_page_footer):
@@ -149,6 +161,9 @@ def _without_author_elements(name: str, data: bytes) -> bytes:
 
 
 # -- .vtt and .srt -------------------------------------------------------------------------------
+
+_MACHINE_ID = re.compile(r"^(?=[^\n]*\d)[0-9A-Fa-f/-]+$")  # "12", Teams' "3f1b6a2e-9c4d/11-0"
+
 
 def captions_copy(transcript: Transcript, document: PseudonymisedDocument) -> bytes:
     """The cues with their text and speakers replaced; identifiers and timing lines as they were."""
@@ -165,7 +180,8 @@ def captions_copy(transcript: Transcript, document: PseudonymisedDocument) -> by
             body = f"<v {html.escape(turn.speaker, quote=False)}>{body}</v>"
         elif cue.speaker is not None:
             body = f"{turn.speaker}: {body}"
-        blocks.append("\n".join(line for line in (cue.identifier, cue.timing, body) if line))
+        identifier = cue.identifier if _MACHINE_ID.match(cue.identifier or "") else ""  # free text may name someone
+        blocks.append("\n".join(line for line in (identifier, cue.timing, body) if line))
     return ("\n\n".join(blocks) + "\n").encode("utf-8")
 
 
@@ -192,7 +208,10 @@ def _cell(column: str, value: str, turn: PseudonymisedTurn, document: Pseudonymi
         return turn.speaker
     if column == DOCUMENT:
         return document.document
-    return turn.attributes.get(column, value)
+    if column not in turn.attributes:  # fail closed: never copy a cell nothing analysed
+        raise QualcodeError("a table cell was not pseudonymised, so no copy of the table was written",
+                            document.source_name)
+    return turn.attributes[column]
 
 
 def csv_copy(transcript: Transcript, document: PseudonymisedDocument) -> bytes:

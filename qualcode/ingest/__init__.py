@@ -87,7 +87,8 @@ def read_corpus(source: Path, settings: Settings, failures: list[QualcodeError] 
     documents = [transcript.document for transcript in transcripts]
     duplicates = sorted({document for document in documents if documents.count(document) > 1})
     if duplicates:
-        raise QualcodeError(f"duplicate document id(s) {', '.join(duplicates)}: rename one of the files", source)
+        raise QualcodeError(f"{len(duplicates)} document id(s) used by more than one file or table group: "
+                            "rename one of each pair", source)
     return transcripts
 
 

@@ -34,7 +34,7 @@ def documents_of(table, path: Path) -> dict[str, list[tuple[int, dict]]]:
         seen: dict[str, int] = {}
         for row_number, value in enumerate(ids, start=2):
             if value and value in seen:
-                raise QualcodeError(f"duplicate id {value!r} (first on row {seen[value]})", path, row_number)
+                raise QualcodeError(f"duplicate id (the same as on row {seen[value]})", path, row_number)
             seen.setdefault(value, row_number)
     groups: dict[str, list[tuple[int, dict]]] = {}
     for row_number, record in enumerate(table.to_dict("records"), start=2):
@@ -50,7 +50,7 @@ def documents_of(table, path: Path) -> dict[str, list[tuple[int, dict]]]:
 def _transcript(document: str, rows: list[tuple[int, dict]], path: Path) -> Transcript:
     turns, offset, texts = [], 0, []
     for index, (row_number, record) in enumerate(rows, start=1):
-        text = " ".join(str(record[TEXT]).split("\n")).strip()
+        text = " ".join(str(record[TEXT]).splitlines()).strip()
         attributes = {str(k): str(v) for k, v in record.items() if k not in (TEXT, DOCUMENT, SPEAKER) and not is_blank(v)}
         attributes.setdefault("row", str(row_number))
         speaker = str(record.get(SPEAKER) or "").strip() or UNKNOWN_SPEAKER

@@ -29,9 +29,9 @@ import numpy as np
 
 from ..coded import join_evidence, split_evidence
 from ..nlp import DocCache
-from ..code.coder import CodebookCoder, CodedSegment, rule_score
+from ..code.coder import CodebookCoder, rule_score
 from ..code.similarity import lemma_text
-from ..domain import Codebook, Segment
+from ..domain import Codebook, Coding, Segment
 
 MIN_POSITIVES = 5  # fewer reviewed examples (or non-examples) than this and a code stays with the rules
 INNER_FOLDS = 3
@@ -160,7 +160,7 @@ class LearnedCoder:
     def predict(self, segments: Sequence[Segment]) -> np.ndarray:
         return self.predict_proba(segments) >= self.thresholds_
 
-    def combine(self, coded: Sequence[CodedSegment], codable: Callable[[Segment], bool]) -> list[CodedSegment]:
+    def combine(self, coded: Sequence[Coding], codable: Callable[[Segment], bool]) -> list[Coding]:
         """The rule layer's codings with the model's added: a code applies if either reaches its threshold.
 
         ``codable`` is the rule layer's own test (interviewer turns are left alone unless asked).
@@ -216,7 +216,7 @@ class LearnedCoder:
         return hstack([words, csr_matrix(scores)], format="csr")
 
 
-def with_model(item: CodedSegment, model_hits: dict[str, float], code_ids: Sequence[str]) -> CodedSegment:
+def with_model(item: Coding, model_hits: dict[str, float], code_ids: Sequence[str]) -> Coding:
     """``item`` with the codes the model fired added; each code's evidence names what fired it."""
     if not model_hits:
         return item
@@ -227,4 +227,4 @@ def with_model(item: CodedSegment, model_hits: dict[str, float], code_ids: Seque
         model = f"model {model_hits[code]:.2f}" if code in model_hits else ""
         return "; ".join(reason for reason in (model, rules.get(code, "")) if reason)
 
-    return CodedSegment(item.segment, item.scores, codes, join_evidence((code, why(code)) for code in codes))
+    return Coding(item.segment, item.scores, codes, join_evidence((code, why(code)) for code in codes))

@@ -104,7 +104,7 @@ class PseudonymKey:
             return mapping[key]
         if entity_type == ROLE:
             value = descriptor or "role"
-        elif entity_type == PERSON and (person := register.find(original) or register.mentioned_in(original)):
+        elif entity_type == PERSON and (person := register.owner_of(original)):
             value = self.person_pseudonym(person)
         elif entity_type == ORGANIZATION and (kind := _organisation_type(original, register)):
             value = kind
@@ -122,8 +122,13 @@ class PseudonymKey:
     def document_id(self, source_name: str, document: str, identifying: bool) -> str:
         """The output name of a document: its own name, or a neutral ``T03`` if the name identifies."""
         if source_name not in self.documents:
-            neutral = f"T{self._next_number(self.documents.values(), 'T'):02d}"
-            self.documents[source_name] = neutral if identifying else document
+            taken = set(self.documents.values())
+            if identifying or document in taken:  # a name already given out is never given twice
+                number = self._next_number(taken, "T")
+                while f"T{number:02d}" in taken:
+                    number += 1
+                document = f"T{number:02d}"
+            self.documents[source_name] = document
         return self.documents[source_name]
 
     @staticmethod

@@ -1,9 +1,9 @@
 """The leak check: no register name or alias may survive in any output.
 
-It reads every file under a folder, including the XML inside ``.xlsx``, ``.docx`` and ``.qdpx``
-zips, and matches every register name and alias case-insensitively as whole words. A finding
-names the file, the line and the register row, never the name itself: the check's own
-message must not leak what it found.
+It reads every file under a folder, its name included, and the XML inside ``.xlsx``, ``.docx``
+and ``.qdpx`` zips, and matches every register name, alias and organisation case-insensitively
+as whole words. A finding names the file, the line and the register row, never the name
+itself: the check's own message must not leak what it found.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from .recognizers import trie_regex
 @dataclass(frozen=True)
 class Leak:
     path: str
-    line: int
+    line: int | None  # None: the file's name
     register_row: int
 
 
@@ -42,13 +42,17 @@ def find_leaks(folder: Path, register: Register) -> list[Leak]:
     """The first place each register row's names occur in each file (one pass per text)."""
     rows = {}
     for person in register.people:
-        for name in person.names:
+        for name in (*person.names, person.organisation):
             if name.strip():
                 rows.setdefault(" ".join(name.split()).casefold(), person.row)
     pattern = re.compile(rf"(?<!\w)(?:{trie_regex(rows, fold_case=True)})(?!\w)", re.IGNORECASE)
     leaks = []
     files = [Path(folder)] if Path(folder).is_file() else sorted(p for p in Path(folder).rglob("*") if p.is_file())
     for path in files:
+        readable_name = re.sub(r"[_\-.]+", " ", str(path.relative_to(folder) if path != Path(folder) else path.name))
+        match = pattern.search(readable_name)
+        if match:  # the file's own name
+            leaks.append(Leak(str(path), None, rows.get(" ".join(match.group().split()).casefold(), 0)))
         for where, text in _texts(path):
             seen = set()
             for match in pattern.finditer(text):

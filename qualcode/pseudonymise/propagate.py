@@ -12,14 +12,10 @@ import re
 from typing import Callable, Iterable, Sequence
 
 
-from ..register import Register, normalise
+from ..register import HONORIFICS, Register, normalise
 from .analyse import Detection
 from .recognizers import DETECTOR_PRIORITY, NER_ENTITIES, PERSON, PROPAGATION, TrieRecognizer
 
-HONORIFICS = frozenset("""
-mr mrs ms miss mx dr doctor sir dame lord lady professor prof rev reverend father sister nurse
-detective inspector sergeant constable chief superintendent officer councillor cllr judge the and
-""".split())
 _NAME_PART = re.compile(r"^[A-ZÀ-Þ][\w'’-]{2,}$")
 _POSSESSIVE = re.compile(r"['’]s?$")
 _LOWER_WORD = re.compile(r"(?<![\w'’@./-])[a-z][a-z'’-]+(?![\w@]|\.\w)")  # words, not bits of emails/URLs

@@ -189,7 +189,8 @@ class TrieRecognizer(LocalRecognizer):
     """
 
     def __init__(self, body: str, entity: str, name: str, score: float = 1.0, fold_case: bool = True):
-        self.pattern = re.compile(rf"(?<![\w-])(?:{body})(?![\w-])", re.IGNORECASE if fold_case else 0)
+        # Word characters only, as in the leak check: "Okafor-led" holds the name "Okafor".
+        self.pattern = re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE if fold_case else 0)
         self.score = score
         super().__init__(supported_entities=[entity], name=name, supported_language="en")
 

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Mapping, Sequence
 
 from ..domain import UNKNOWN_SPEAKER, Transcript, Turn
@@ -83,10 +84,12 @@ def keeps_label(label: str, is_interviewer: bool) -> bool:
 
 
 def speaker_pseudonym(label: str, is_interviewer: bool, register: Register, key: PseudonymKey) -> str:
-    if keeps_label(label, is_interviewer):
-        return label
-    person = register.find(label)
-    return key.person_pseudonym(person) if person else key.replacement(PERSON, label, register)
+    """The register first: a participant labelled ``P4`` still becomes their pseudonym, so the
+    label agrees with the text and with ``cases.csv``."""
+    person = None if is_interviewer else register.find(label)
+    if person is not None:
+        return key.person_pseudonym(person)
+    return label if keeps_label(label, is_interviewer) else key.replacement(PERSON, label, register)
 
 
 def turn_texts(turn: Turn) -> list[tuple[str | None, str]]:
@@ -124,11 +127,18 @@ def found_strings(transcripts: Sequence[Transcript], detections: Sequence[Sequen
     return found
 
 
-def identifying_name(source_name: str, terms: Sequence[str], register: Register) -> bool:
-    """Whether a file name contains a register name or any detected person."""
-    readable = re.sub(r"[_\-.]+", " ", source_name).casefold()
-    return any(re.search(rf"(?<!\w){re.escape(term.casefold())}(?!\w)", readable)
-               for term in (*register.all_names, *terms) if len(term) >= 3)
+def identifying_name(source_name: str, document: str, terms: Sequence[str], register: Register) -> bool:
+    """Whether a document's name may not be used for its output file.
+
+    It may not when it names anyone or anything the register or the detectors know (people,
+    organisations, places), or when it is not a plain file name: a table's ``document`` cell
+    such as ``../elsewhere`` must never choose where a file is written.
+    """
+    if Path(document).name != document or document in ("", ".", "..") or "\\" in document:
+        return True
+    readable = re.sub(r"[_\-.#]+", " ", f"{source_name} {document}").casefold()
+    known = (*register.all_names, *register.organisations, *terms)
+    return any(re.search(rf"(?<!\w){re.escape(term.casefold())}(?!\w)", readable) for term in known if term.strip())
 
 
 def consistent_entity_types(texts: Sequence[str], detections: Sequence[Sequence[Detection]]) -> list[list[Detection]]:
@@ -178,7 +188,7 @@ def plan(transcripts: Sequence[Transcript], detections: Sequence[Sequence[Detect
         key.replacement(PERSON, text, register)
     propagators = propagation_recognizers(terms)
     anonymizer = AnonymizerEngine()
-    person_terms = list(terms[PERSON])
+    known_terms = [term for found in terms.values() for term in found]
 
     def replace(entity_type: str, original: str) -> str:
         descriptor = lexicon.descriptor(original) if entity_type == ROLE else ""
@@ -200,7 +210,7 @@ def plan(transcripts: Sequence[Transcript], detections: Sequence[Sequence[Detect
     text_detections = iter(detections)
     for transcript in transcripts:
         source_name = source_label(transcript)
-        identifying = identifying_name(source_name, person_terms, register)
+        identifying = identifying_name(source_name, transcript.document, known_terms, register)
         document = PseudonymisedDocument(source_name, key.document_id(source_name, transcript.document, identifying),
                                          "")
         for turn in transcript.turns:
