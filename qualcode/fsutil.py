@@ -8,6 +8,7 @@ dot; what a killed run leaves of them is removed by the next write of the same f
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import re
@@ -17,7 +18,7 @@ import tempfile
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 from .errors import QualcodeError
 
@@ -184,4 +185,13 @@ def deterministic_zip(entries: list[tuple[str, bytes]]) -> bytes:
             info.create_system = ZIP_UNIX
             info.external_attr = ZIP_FILE_MODE << 16
             archive.writestr(info, data)
+    return buffer.getvalue()
+
+
+def csv_text(header: Sequence[object], rows: Iterable[Sequence[object]]) -> str:
+    """A CSV table as qualcode writes every one: LF line ends, the header first."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
     return buffer.getvalue()

@@ -7,14 +7,12 @@ every code's score for every segment; a ``codebook`` sheet keeps the definitions
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Sequence
 
 from ..coded import CODED_SHEET, CODES_COLUMN, EVIDENCE_COLUMN, REVIEW_COLUMNS, SEGMENT_COLUMNS, join_codes
 from ..domain import Codebook, Coding
-from ..fsutil import write_files
+from ..fsutil import csv_text, write_files
 from .xlsx import append_row, fit_widths, new_workbook, style_header, write_table, xlsx_bytes
 
 CSV_NAME, XLSX_NAME = "coded_segments.csv", "coded_segments.xlsx"
@@ -70,12 +68,8 @@ def write_coded(coded: Sequence[Coding], codebook: Codebook, out: Path) -> Path:
     attributes = attribute_names(coded)
     columns = header(codebook, attribute_columns(attributes, codebook))
     body = rows(coded, codebook, attributes)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows(body)
     book = xlsx_bytes(workbook(coded, codebook, columns, body))
-    write_files({Path(out) / CSV_NAME: buffer.getvalue().encode("utf-8"), Path(out) / XLSX_NAME: book})
+    write_files({Path(out) / CSV_NAME: csv_text(columns, body).encode("utf-8"), Path(out) / XLSX_NAME: book})
     return Path(out) / XLSX_NAME
 
 

@@ -11,7 +11,6 @@ copy: the common ``.txt`` is one. The copies go to ``original_format/`` in the o
 
 from __future__ import annotations
 
-import csv
 import html
 import io
 import itertools
@@ -24,7 +23,7 @@ from zipfile import ZipFile
 from ..coded import is_blank
 from ..domain import Transcript
 from ..errors import QualcodeError
-from ..fsutil import deterministic_zip, write_bytes
+from ..fsutil import csv_text, deterministic_zip, write_bytes
 from ..ingest.captions import WEBVTT, caption_turns, is_webvtt, parse_captions
 from ..ingest.docx import document_layout, open_docx
 from ..ingest.table import DOCUMENT, SPEAKER, TEXT, documents_of
@@ -215,12 +214,7 @@ def _cell(column: str, value: str, turn: PseudonymisedTurn, document: Pseudonymi
 
 
 def csv_copy(transcript: Transcript, document: PseudonymisedDocument) -> bytes:
-    columns, rows = table_rows(transcript, document)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8")
+    return csv_text(*table_rows(transcript, document)).encode("utf-8")
 
 
 def xlsx_copy(transcript: Transcript, document: PseudonymisedDocument) -> bytes:

@@ -8,15 +8,13 @@ outputs in as a whole.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..cases import CASE_ATTRIBUTES, CASE_KEY, CASES_FILENAME
 from ..config import Settings
 from ..errors import QualcodeError
-from ..fsutil import refuse_inside, staged_dir, write_secure_text, write_text
+from ..fsutil import csv_text, refuse_inside, staged_dir, write_secure_text, write_text
 from ..ingest import REGISTER_FILENAME, encoding_warnings, failure_lines, read_corpus
 from ..nlp import check_model_available
 from ..progress import progress_bar
@@ -103,20 +101,12 @@ def run_pseudonymise(source: Path, out: Path, register_path: Path | None, key_pa
 
 
 def log_csv(result: StagePlan) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(LOG_COLUMNS)
-    writer.writerows((row.document, row.start, row.end, row.entity_type, row.original, row.replacement,
-                      row.detector, f"{row.score:.4f}") for row in result.log)
-    return buffer.getvalue()
+    return csv_text(LOG_COLUMNS, ((row.document, row.start, row.end, row.entity_type, row.original,
+                                   row.replacement, row.detector, f"{row.score:.4f}") for row in result.log))
 
 
 def cases_csv(result: StagePlan, register: Register, key: PseudonymKey) -> str:
     """One row per register person who speaks in the corpus: pseudonym and generic attributes only."""
     speakers = set().union(*(document.speakers for document in result.documents))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow((CASE_KEY, *CASE_ATTRIBUTES))
     rows = {(key.person_pseudonym(p), p.role_descriptor, p.organisation_type) for p in register.people}
-    writer.writerows(sorted(row for row in rows if row[0] in speakers))
-    return buffer.getvalue()
+    return csv_text((CASE_KEY, *CASE_ATTRIBUTES), sorted(row for row in rows if row[0] in speakers))
