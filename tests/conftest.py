@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-DATASETS = SHARED / "datasets"
-REFI = SHARED / "refi"
+DATASETS = ROOT / "datasets"
+REFI = DATASETS / "refi"
 SAMPLE = ROOT / "transcripts_sample"
 DEFAULT_CODEBOOK = ROOT / "codebook" / "codebook.yaml"
 
@@ -17,7 +16,7 @@ DEFAULT_CODEBOOK = ROOT / "codebook" / "codebook.yaml"
 @pytest.fixture(scope="session")
 def datasets() -> Path:
     if not DATASETS.exists():
-        pytest.fail(f"the shared datasets are missing: expected them at {DATASETS}")
+        pytest.fail(f"the bundled datasets are missing: expected them at {DATASETS}")
     return DATASETS
 
 

@@ -1,6 +1,6 @@
 """The games-as-art coded answers as qualcode input: a codebook and tables of answers.
 
-From github.com/PerttuHamalainen/LLMCode (MIT), via ../shared/datasets/games_as_art_coded.
+From github.com/PerttuHamalainen/LLMCode (MIT), via datasets/games_as_art_coded.
 The coding tests and the learning tests both use it, so the conversion lives in one place.
 """
 
