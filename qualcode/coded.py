@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from .cells import csv_text_of
 from .errors import QualcodeError
 
 SEGMENT_COLUMNS = ("segment_id", "document", "speaker", "speaker_role", "start", "end", "text")
@@ -70,7 +71,7 @@ def read_table(path: Path, sheet: str | None = None):
         raise QualcodeError("no such file", path)
     try:
         if path.suffix.lower() == ".csv":
-            table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig").map(csv_text_of)
         elif path.suffix.lower() in (".xlsx", ".xlsm"):
             with pd.ExcelFile(path) as book:
                 name = sheet if sheet in book.sheet_names else book.sheet_names[0]

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping, Sequence
 
+from .cells import csv_value
 from .errors import QualcodeError
 
 ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
@@ -189,9 +190,10 @@ def deterministic_zip(entries: list[tuple[str, bytes]]) -> bytes:
 
 
 def csv_text(header: Sequence[object], rows: Iterable[Sequence[object]]) -> str:
-    """A CSV table as qualcode writes every one: LF line ends, the header first."""
+    """A CSV table as qualcode writes every one: LF line ends, the header first, every cell through
+    :func:`~qualcode.cells.csv_value` so no cell runs as a formula in a spreadsheet program."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow([csv_value(value) for value in header])
+    writer.writerows([csv_value(value) for value in row] for row in rows)
     return buffer.getvalue()

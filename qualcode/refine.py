@@ -33,7 +33,7 @@ from .coded import EVIDENCE_COLUMN, final_codes, is_reviewed, join_codes, read_c
 from .domain import Codebook
 from .errors import QualcodeError
 from .export.matrices import REQUIRED_COLUMNS, case_rows, cooccurrence_table, jaccard_table, membership
-from .export.xlsx import append_row, new_workbook, save_workbook, write_table
+from .export.xlsx import new_workbook, save_workbook, write_table
 from .reliability import render_table
 
 WORKBOOK_NAME = "codebook_report.xlsx"
@@ -433,25 +433,16 @@ def format_summary(report: CodebookReport) -> str:
     ])
 
 
-def _cell(value: object) -> object:
-    """NaN (undefined rate) as an empty cell, numpy numbers as Python numbers."""
-    if isinstance(value, float) and value != value:
-        return None
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _fill(sheet, frame: pd.DataFrame) -> None:
-    """One report table as a plain sheet: rates as percentages, long text wrapped."""
+def _fill(sheet, frame: pd.DataFrame, notes: Sequence[str] = ()) -> None:
+    """One report table through the one sheet writer: rates as percentages, long text wrapped."""
     from openpyxl.styles import Alignment
 
-    write_table(sheet, list(frame.columns),
-                ([_cell(value) for value in record] for record in frame.itertuples(index=False, name=None)))
+    write_table(sheet, list(frame.columns), frame.itertuples(index=False, name=None),
+                ["0%" if name in PERCENT_COLUMNS else None for name in frame.columns], notes)
     for position, name in enumerate(frame.columns):
-        for cell in [row[position] for row in sheet.iter_rows(min_row=2, max_row=len(frame) + 1)]:
-            if name in PERCENT_COLUMNS:
-                cell.number_format = "0%"
-            if name in WRAPPED_COLUMNS:
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+        if name in WRAPPED_COLUMNS:
+            for row in sheet.iter_rows(min_row=2, max_row=len(frame) + 1):
+                row[position].alignment = Alignment(wrap_text=True, vertical="top")
 
 
 def report_notes(report: CodebookReport) -> list[str]:
@@ -469,10 +460,7 @@ def report_notes(report: CodebookReport) -> list[str]:
 def workbook(report: CodebookReport):
     """The six sheets, in the order a team reads them."""
     book = new_workbook("summary")
-    _fill(book.active, report.summary)
-    append_row(book.active, [])
-    for note in report_notes(report):
-        append_row(book.active, [note])
+    _fill(book.active, report.summary, report_notes(report))
     for title, frame in (("rejected_keywords", report.rejected), ("added_by_analysts", report.added),
                          ("never_applied", report.never_applied), ("overlapping_codes", report.overlaps),
                          ("uncoded_themes", report.uncovered)):

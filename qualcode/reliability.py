@@ -32,7 +32,7 @@ from typing import Hashable, Sequence
 from .coded import (CODED_SHEET, CODES_COLUMN, NO_CODE, RESERVED_COLUMNS, final_codes, is_blank, is_reviewed,
                     join_codes, read_table, split_codes)
 from .errors import QualcodeError
-from .export.xlsx import MAX_COLUMN_WIDTH, save_workbook
+from .export.xlsx import new_workbook, save_workbook, write_table
 
 NAN = float("nan")
 UNITS = ("segment", "document")
@@ -509,43 +509,16 @@ def format_report(comparison: Comparison) -> str:
 
 
 def fill_sheet(sheet, columns: Sequence[tuple[str, str]], rows: Sequence[tuple], notes: Sequence[str] = ()) -> None:
-    """Header, typed cells, frozen header row and column widths that fit the content."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    sheet.append([name for name, _ in columns])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append([
-            "n/a" if isinstance(value, float) and math.isnan(value)
-            else ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
-            for value in row])
-        for cell, (_, kind) in zip(sheet[sheet.max_row], columns):
-            cell.number_format = NUMBER_FORMATS[kind]
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # a cell starting with "=" is text here, never a formula
-    if notes:
-        sheet.append([])
-        for note in notes:
-            sheet.append([note])
-    sheet.freeze_panes = "A2"
-    for index, (name, kind) in enumerate(columns):
-        texts = [name, *(format_cell(row[index], kind) for row in rows)]
-        sheet.column_dimensions[get_column_letter(index + 1)].width = min(max(map(len, texts)) + 2, MAX_COLUMN_WIDTH)
+    """A typed table through the one sheet writer; an undefined statistic is an empty cell."""
+    write_table(sheet, [name for name, _ in columns], rows, [NUMBER_FORMATS[kind] for _, kind in columns], notes)
 
 
 def write_agreement_xlsx(comparison: Comparison, path: Path) -> Path:
     """Write ``summary``, ``disagreements`` and ``unmatched`` sheets, atomically."""
-    from openpyxl import Workbook
-
-    book = Workbook()
-    summary = book.active
-    summary.title = "summary"
-    fill_sheet(summary, SUMMARY_COLUMNS, summary_rows(comparison.report),
+    book = new_workbook("summary")
+    fill_sheet(book.active, SUMMARY_COLUMNS, summary_rows(comparison.report),
                notes=(f"A = {comparison.name_a}", f"B = {comparison.name_b}", f"unit = {comparison.unit}",
-                      "n/a = undefined (no variation, or no items)"))
+                      "an empty kappa or alpha cell = undefined (no variation, or no items)"))
     fill_sheet(book.create_sheet("disagreements"), disagreement_columns(comparison.items),
                disagreement_rows(comparison))
     fill_sheet(book.create_sheet("unmatched"), UNMATCHED_COLUMNS, unmatched_rows(comparison.unmatched))

@@ -13,7 +13,7 @@ from typing import Sequence
 from ..coded import CODED_SHEET, CODES_COLUMN, EVIDENCE_COLUMN, REVIEW_COLUMNS, SEGMENT_COLUMNS, join_codes
 from ..domain import Codebook, Coding
 from ..fsutil import csv_text, write_files
-from .xlsx import append_row, fit_widths, new_workbook, style_header, write_table, xlsx_bytes
+from .xlsx import new_workbook, write_table, xlsx_bytes
 
 CSV_NAME, XLSX_NAME = "coded_segments.csv", "coded_segments.xlsx"
 TEXT_WIDTH, EVIDENCE_WIDTH = 80, 50
@@ -80,14 +80,10 @@ def workbook(coded: Sequence[Coding], codebook: Codebook, columns: list[str], bo
 
     book = new_workbook(CODED_SHEET)
     sheet = book.active
-    append_row(sheet, columns)
-    for row in body:
-        append_row(sheet, row)
-    style_header(sheet)
-    sheet.auto_filter.ref = sheet.dimensions
     position = {name: index for index, name in enumerate(columns, start=1)}
-    fit_widths(sheet, fixed={position["text"]: TEXT_WIDTH, position[EVIDENCE_COLUMN]: EVIDENCE_WIDTH,
-                             **{position[code]: max(6, len(code) * 0.9) for code in codebook.ids}})
+    write_table(sheet, columns, body, fixed_widths={
+        position["text"]: TEXT_WIDTH, position[EVIDENCE_COLUMN]: EVIDENCE_WIDTH,
+        **{position[code]: max(6, len(code) * 0.9) for code in codebook.ids}})
     wrap = Alignment(wrap_text=True, vertical="top")
     for column in ("text", EVIDENCE_COLUMN, "comment"):
         for cell in sheet[get_column_letter(position[column])][1:]:
@@ -119,8 +115,8 @@ def codebook_sheet(sheet, codebook: Codebook) -> None:
 
     write_table(sheet, ["id", "name", "parent", "definition", "include", "exclude", "keywords", "examples"],
                 ([c.id, c.name, c.parent or "", c.definition, "\n".join(c.include), "; ".join(c.exclude),
-                  "; ".join(c.keywords), "\n".join(c.examples)] for c in codebook.codes))
-    fit_widths(sheet, fixed={4: 60, 5: 50, 7: 40, 8: 60})
+                  "; ".join(c.keywords), "\n".join(c.examples)] for c in codebook.codes),
+                fixed_widths={4: 60, 5: 50, 7: 40, 8: 60})
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")

@@ -26,8 +26,9 @@ from ..cases import read_case_attributes
 from ..coded import final_codes, read_coded
 from ..domain import PARTICIPANT, UNKNOWN_SPEAKER, Codebook
 from ..errors import QualcodeError
-from ..fsutil import write_bytes
-from .xlsx import xlsx_bytes
+from ..cells import put_cell
+from ..fsutil import csv_text, write_files
+from .xlsx import fit_widths, xlsx_bytes
 
 WORKBOOK_NAME = "matrices.xlsx"
 CSV_FOLDER = "matrices"
@@ -269,7 +270,8 @@ def csv_tables(matrices: Matrices, codebook: Codebook) -> dict[str, pd.DataFrame
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
     """UTF-8 with a byte-order mark, so Excel shows accented pseudonyms and quotes correctly."""
-    return ("\ufeff" + flat(frame).to_csv(index=False, lineterminator="\n")).encode("utf-8")
+    table = flat(frame)
+    return ("\ufeff" + csv_text(list(table.columns), table.itertuples(index=False, name=None))).encode("utf-8")
 
 
 def workbook_bytes(matrices: Matrices, codebook: Codebook) -> bytes:
@@ -290,12 +292,13 @@ def workbook_bytes(matrices: Matrices, codebook: Codebook) -> bytes:
 
 
 def write_matrices(matrices: Matrices, codebook: Codebook, out_dir: Path) -> Path:
-    """Write ``matrices.xlsx`` and ``matrices/<table>.csv`` into ``out_dir``; return the workbook path."""
+    """Write ``matrices.xlsx`` and ``matrices/<table>.csv`` into ``out_dir`` as one set (all or none,
+    see :func:`~qualcode.fsutil.write_files`); return the workbook path."""
     out_dir = Path(out_dir)
     workbook_path = out_dir / WORKBOOK_NAME
-    write_bytes(workbook_path, workbook_bytes(matrices, codebook))
-    for stem, frame in csv_tables(matrices, codebook).items():
-        write_bytes(out_dir / CSV_FOLDER / f"{stem}.csv", csv_bytes(frame))
+    tables = {out_dir / CSV_FOLDER / f"{stem}.csv": csv_bytes(frame)
+              for stem, frame in csv_tables(matrices, codebook).items()}
+    write_files({workbook_path: workbook_bytes(matrices, codebook), **tables})
     return workbook_path
 
 
@@ -305,23 +308,6 @@ def run_matrices(coded_path: Path, out_dir: Path, codebook: Codebook, cases_path
 
 
 # --- workbook layout -------------------------------------------------------------------------
-
-
-def _cell_value(value: object) -> object:
-    """Strings without the control characters Excel rejects; numpy numbers as Python numbers."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    if isinstance(value, str):
-        return ILLEGAL_CHARACTERS_RE.sub("", value)
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _put(sheet, row: int, column: int, value: object):
-    """Write one cell; text is always text, so a quote starting with '=' never runs as a formula."""
-    cell = sheet.cell(row=row, column=column, value=_cell_value(value))
-    if isinstance(cell.value, str):
-        cell.data_type = "s"
-    return cell
 
 
 def _shade(cell, colour: str | None) -> None:
@@ -349,13 +335,13 @@ def _write_block(sheet, frame: pd.DataFrame, top: int, colours: Mapping[str, str
 
     table = flat(frame)
     for column, name in enumerate(table.columns, 1):
-        cell = _put(sheet, top, column, name)
+        cell = put_cell(sheet, top, column, name)
         cell.font = Font(bold=True)
         _shade(cell, colours.get(name))
     code_columns = {position for position, name in enumerate(table.columns, 1) if name in CODE_LABEL_COLUMNS}
     for row, record in enumerate(table.itertuples(index=False, name=None), top + 1):
         for column, value in enumerate(record, 1):
-            cell = _put(sheet, row, column, value)
+            cell = put_cell(sheet, row, column, value)
             if column in code_columns:
                 _shade(cell, colours.get(value))
             elif number_format and isinstance(cell.value, float):
@@ -376,17 +362,7 @@ def _write_block(sheet, frame: pd.DataFrame, top: int, colours: Mapping[str, str
 def _write_title(sheet, row: int, title: str) -> None:
     from openpyxl.styles import Font
 
-    _put(sheet, row, 1, title).font = Font(bold=True, size=12)
-
-
-def _fit_columns(sheet, title_rows: Sequence[int] = ()) -> None:
-    """Widths from the longest value in each column, within readable bounds; titles may overflow."""
-    from openpyxl.utils import get_column_letter
-
-    for index, cells in enumerate(sheet.iter_cols(), 1):
-        longest = max((len(str(cell.value)) for cell in cells if cell.value is not None and cell.row not in title_rows),
-                      default=0)
-        sheet.column_dimensions[get_column_letter(index)].width = min(max(longest + 2, MIN_WIDTH), MAX_WIDTH)
+    put_cell(sheet, row, 1, title).font = Font(bold=True, size=12)
 
 
 def _wrap_text(sheet, wide_from: int, width: int) -> None:
@@ -403,13 +379,13 @@ def _wrap_text(sheet, wide_from: int, width: int) -> None:
 
 def _summary_sheet(sheet, summary: pd.DataFrame, colours: Mapping[str, str]) -> None:
     _write_block(sheet, summary, 1, colours, heat_by_column=True, number_format="0.0")
-    _fit_columns(sheet)
+    fit_widths(sheet, MAX_WIDTH, minimum=MIN_WIDTH)
     sheet.freeze_panes = "B2"
 
 
 def _matrix_sheet(sheet, matrix: pd.DataFrame, colours: Mapping[str, str]) -> None:
     _write_block(sheet, matrix, 1, colours)
-    _fit_columns(sheet)
+    fit_widths(sheet, MAX_WIDTH, minimum=MIN_WIDTH)
     sheet.freeze_panes = "B2"
 
 
@@ -423,7 +399,7 @@ def _attribute_sheet(sheet, blocks: Mapping[str, pd.DataFrame], colours: Mapping
         _write_title(sheet, row, name)
         title_rows.append(row)
         row = _write_block(sheet, block, row + 1, colours) + 1
-    _fit_columns(sheet, title_rows)
+    fit_widths(sheet, MAX_WIDTH, minimum=MIN_WIDTH, skip_rows=title_rows)
     sheet.freeze_panes = "B1"
 
 
@@ -432,19 +408,19 @@ def _cooccurrence_sheet(sheet, cooccurrence: pd.DataFrame, jaccard: pd.DataFrame
     jaccard_row = _write_block(sheet, cooccurrence, 2, colours) + 1
     _write_title(sheet, jaccard_row, JACCARD_TITLE)
     _write_block(sheet, jaccard, jaccard_row + 1, colours, number_format="0.000")
-    _fit_columns(sheet, (1, jaccard_row))
+    fit_widths(sheet, MAX_WIDTH, minimum=MIN_WIDTH, skip_rows=(1, jaccard_row))
     sheet.freeze_panes = "B3"
 
 
 def _framework_sheet(sheet, framework: pd.DataFrame, colours: Mapping[str, str]) -> None:
     _write_block(sheet, framework, 1, colours)
-    _fit_columns(sheet)
+    fit_widths(sheet, MAX_WIDTH, minimum=MIN_WIDTH)
     _wrap_text(sheet, 2, FRAMEWORK_WIDTH)
     sheet.freeze_panes = "B2"
 
 
 def _quotes_sheet(sheet, quotes: pd.DataFrame, colours: Mapping[str, str]) -> None:
     _write_block(sheet, quotes, 1, colours)
-    _fit_columns(sheet)
+    fit_widths(sheet, MAX_WIDTH, minimum=MIN_WIDTH)
     _wrap_text(sheet, QUOTE_COLUMNS.index("text") + 1, QUOTE_TEXT_WIDTH)
     sheet.freeze_panes = "A2"

@@ -10,9 +10,10 @@ from __future__ import annotations
 import io
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Collection, Iterable, Mapping, Sequence
 from zipfile import ZIP_DEFLATED, ZipFile
 
+from ..cells import settle_cell, xlsx_value
 from ..fsutil import deterministic_zip, write_bytes
 
 FIXED_TIME = datetime(2000, 1, 1)  # workbook metadata and zip entries: same input, same bytes
@@ -28,19 +29,12 @@ def new_workbook(first_sheet: str):
     return book
 
 
-def cell_value(value: object) -> object:
-    """Strip characters Excel refuses; everything else is kept as it is."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
-
-
-def append_row(sheet, values: Iterable[object]) -> None:
-    """Append one row; strings are stored as text, never as formulas."""
-    sheet.append([cell_value(value) for value in values])
-    for cell in sheet[sheet.max_row]:
-        if isinstance(cell.value, str):
-            cell.data_type = "s"
+def append_row(sheet, values: Iterable[object], number_formats: Sequence[str | None] = ()) -> None:
+    """Append one row through :func:`~qualcode.cells.put_cell`: text stays text, numbers numbers."""
+    sheet.append([xlsx_value(value) for value in values])
+    formats = list(number_formats)
+    for index, cell in enumerate(sheet[sheet.max_row]):
+        settle_cell(cell, formats[index] if index < len(formats) else None)
 
 
 def style_header(sheet, row: int = 1) -> None:
@@ -51,25 +45,42 @@ def style_header(sheet, row: int = 1) -> None:
     sheet.freeze_panes = sheet.cell(row=row + 1, column=1).coordinate
 
 
-def fit_widths(sheet, maximum: int = MAX_COLUMN_WIDTH, fixed: dict[int, float] | None = None) -> None:
-    """Column widths that fit the longest line in each column, capped; ``fixed`` overrides by index."""
+def fit_widths(sheet, maximum: int = MAX_COLUMN_WIDTH, fixed: Mapping[int, float] | None = None, minimum: int = 0,
+               skip_rows: Collection[int] = ()) -> None:
+    """Column widths that fit the longest line in each column (as shown: numbers by their format),
+    within bounds; ``fixed`` overrides by column index; ``skip_rows`` (titles) may overflow."""
     from openpyxl.utils import get_column_letter
 
-    for index, column in enumerate(sheet.iter_cols(values_only=True), start=1):
-        longest = max((len(line) for value in column if value is not None for line in str(value).split("\n")),
-                      default=0)
-        width = (fixed or {}).get(index, min(longest + 2, maximum))
+    for index, cells in enumerate(sheet.iter_cols(), start=1):
+        longest = max((len(line) for cell in cells if cell.value is not None and cell.row not in skip_rows
+                       for line in shown_text(cell).split("\n")), default=0)
+        width = (fixed or {}).get(index, min(max(longest + 2, minimum), maximum))
         sheet.column_dimensions[get_column_letter(index)].width = width
 
 
-def write_table(sheet, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
-    """A plain readable table: bold frozen header, auto-filter, fitted widths."""
+def shown_text(cell) -> str:
+    """Roughly what a cell shows: a float with a fixed number of decimals by its format, else its text."""
+    if isinstance(cell.value, float) and cell.number_format not in ("General", None):
+        decimals = cell.number_format.split(".")[1].rstrip("%") if "." in cell.number_format else ""
+        return f"{cell.value:.{len(decimals)}f}" + ("%" if cell.number_format.endswith("%") else "")
+    return str(cell.value)
+
+
+def write_table(sheet, header: Sequence[str], rows: Iterable[Sequence[object]],
+                number_formats: Sequence[str | None] = (), notes: Sequence[str] = (),
+                fixed_widths: Mapping[int, float] | None = None) -> None:
+    """The one way qualcode writes a table sheet: bold frozen header, auto-filter, typed formula-safe
+    cells (numbers in ``number_formats`` by column), fitted widths, then any ``notes`` below."""
     append_row(sheet, header)
     for row in rows:
-        append_row(sheet, row)
+        append_row(sheet, row, number_formats)
     style_header(sheet)
     sheet.auto_filter.ref = sheet.dimensions
-    fit_widths(sheet)
+    if notes:
+        append_row(sheet, [])
+        for note in notes:
+            append_row(sheet, [note])
+    fit_widths(sheet, fixed=fixed_widths, skip_rows=range(sheet.max_row - len(notes), sheet.max_row + 1) if notes else ())
 
 
 def xlsx_bytes(book) -> bytes:
