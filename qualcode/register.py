@@ -9,11 +9,15 @@ A CSV (``participants.csv`` by default) with a required ``name`` column and opti
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
+import unicodedata
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property, lru_cache
+from importlib import resources
 from pathlib import Path
+from typing import Iterable
 
 from .errors import QualcodeError
 
@@ -29,8 +33,61 @@ _POSSESSIVE = re.compile(r"['’]s?$")
 
 
 def normalise(text: str) -> str:
-    """The form originals are compared and keyed in: case-folded, spaces collapsed, no possessive."""
-    return _POSSESSIVE.sub("", _SPACES.sub(" ", text.strip()).casefold()).strip()
+    """The form originals are compared and keyed in: folded (see :func:`fold`), spaces collapsed,
+    no possessive. "Siobhán" and "SIOBHAN" are one person and get one pseudonym."""
+    return _POSSESSIVE.sub("", fold(_SPACES.sub(" ", text.strip()))).strip()
+
+
+@lru_cache(maxsize=4096)
+def fold_char(char: str, case: bool = True) -> str:
+    """One character as names are compared: without diacritics ("á" -> "a", "Ø" -> "O",
+    "Ł" -> "L"), and case-folded unless ``case`` is False ("ß" -> "ss", "İ" -> "i")."""
+    base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+    base = _NO_DECOMPOSITION.get(base, base)
+    return base.casefold() if case else base
+
+
+# Letters Unicode gives no decomposition, though readers take them for a letter with a stroke.
+_NO_DECOMPOSITION = {"Ø": "O", "ø": "o", "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h",
+                     "Ŧ": "T", "ŧ": "t", "ı": "i", "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe"}
+
+
+def fold(text: str, case: bool = True) -> str:
+    """``text`` without diacritics, and case-folded unless ``case`` is False (see :func:`fold_char`)."""
+    if text.isascii():
+        return text.lower() if case else text
+    return "".join(fold_char(char, case) for char in text)
+
+
+@dataclass(frozen=True)
+class FoldedText:
+    """A text folded for matching (:func:`fold`), with the way back to the original's offsets.
+
+    Folding can change lengths ("ß" -> "ss", a decomposed accent -> nothing), so a match in the
+    folded text is mapped back through ``origins``: the original index each folded character
+    came from. Offsets in the review log stay exact.
+    """
+
+    original: str
+    text: str
+    origins: tuple[int, ...] | None  # None: folding kept every offset (ASCII text)
+
+    @classmethod
+    def of(cls, original: str, case: bool = True) -> "FoldedText":
+        if original.isascii():
+            return cls(original, original.lower() if case else original, None)
+        pieces = [fold_char(char, case) for char in original]
+        return cls(original, "".join(pieces),
+                   tuple(index for index, piece in enumerate(pieces) for _ in piece))
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The original span of the folded span ``[start, end)``, with any accents that follow it."""
+        if self.origins is None:
+            return start, end
+        first, last = self.origins[start], self.origins[end - 1] + 1
+        while last < len(self.original) and unicodedata.combining(self.original[last]):
+            last += 1
+        return first, last
 
 
 @dataclass(frozen=True)
@@ -53,8 +110,24 @@ class Person:
 
 @dataclass(frozen=True)
 class Register:
+    """The people of a study. ``everyday_words`` holds the folded single-word names and aliases that
+    are also ordinary words ("will", "may", "grace"): they are matched only where capitalised."""
+
     people: tuple[Person, ...] = ()
     path: Path | None = None
+    everyday_words: frozenset[str] = frozenset()
+
+    def with_everyday_words(self, lower_case_words: Iterable[str]) -> "Register":
+        """The register knowing which of its one-word names are everyday words: those in the shipped
+        list, and those the corpus itself writes in lower case (``lower_case_words``)."""
+        words = shipped_everyday_words() | {fold(word) for word in lower_case_words}
+        found = frozenset(fold(name) for name in self.all_names if " " not in name.strip() and fold(name) in words)
+        return dataclasses.replace(self, everyday_words=found)
+
+    def everyday_word_rows(self) -> list[int]:
+        """Register rows with a name or alias that is an everyday word, for a warning once per row."""
+        return sorted({person.row for person in self.people for name in person.names
+                       if fold(name.strip()) in self.everyday_words})
 
     @cached_property
     def _by_form(self) -> dict[str, Person]:
@@ -114,6 +187,13 @@ class Register:
             if person.role and person.role_descriptor:
                 roles.setdefault(person.role, person.role_descriptor)
         return roles
+
+
+@cache
+def shipped_everyday_words() -> frozenset[str]:
+    """Names that are also everyday English words (``qualcode/data/everyday_word_names.txt``)."""
+    text = resources.files("qualcode.data").joinpath("everyday_word_names.txt").read_text(encoding="utf-8")
+    return frozenset(fold(line.strip()) for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
 def _decode(data: bytes, path: Path) -> str:

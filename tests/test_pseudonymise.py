@@ -30,7 +30,7 @@ from qualcode.config import DEFAULT_MODEL, Settings
 from qualcode.errors import QualcodeError
 from qualcode.ingest import read_corpus
 from qualcode.ingest.text import parse_turns, read_text
-from qualcode.pseudonymise import LOG_FILENAME, Summary, run_pseudonymise
+from qualcode.pseudonymise import LOG_FILENAME, Summary, parse_log, run_pseudonymise
 from qualcode.pseudonymise.leakcheck import find_leaks
 from qualcode.register import Register, load_register, normalise
 
@@ -56,7 +56,7 @@ class Run:
         return self.key.parent / LOG_FILENAME
 
     def log(self) -> list[dict[str, str]]:
-        return list(csv.DictReader(io.StringIO(self.log_path.read_text(encoding="utf-8"), newline="")))
+        return parse_log(self.log_path.read_text(encoding="utf-8"))
 
     def key_data(self) -> dict:
         return json.loads(self.key.read_text(encoding="utf-8"))

@@ -14,9 +14,9 @@ from typing import BinaryIO, Callable, Iterator
 
 from ..domain import UNKNOWN_SPEAKER, Transcript, Turn
 from ..errors import QualcodeError
+from ..letters import UPPER
 
-_UPPER = "A-ZÀ-ÖØ-Þ"
-_WORD = rf"[{_UPPER}][\w'’.-]*"
+_WORD = rf"[{UPPER}][\w'’.-]*"  # a capital in any script: "Łukasz", "Øystein"
 # Lower-case name particles, up to two in a row ("van der Berg", "de la Cruz", "d'Aquin").
 _PARTICLE = r"(?:van|von|de|der|den|du|da|di|le|la|d'|d’|al|el|bin|ibn)"
 _TIME = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"

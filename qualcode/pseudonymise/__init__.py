@@ -8,9 +8,12 @@ outputs in as a whole.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..cells import csv_text_of
 from ..cases import CASE_ATTRIBUTES, CASE_KEY, CASES_FILENAME
 from ..config import Settings
 from ..errors import QualcodeError
@@ -21,6 +24,7 @@ from ..progress import progress_bar
 from ..register import Register, load_register
 from .key import PseudonymKey
 from .leakcheck import assert_no_leaks
+from .propagate import lower_case_words
 from .recognizers import shipped_role_lexicon
 from .stage import LOG_COLUMNS, StagePlan, analysed_texts, plan
 
@@ -75,6 +79,9 @@ def run_pseudonymise(source: Path, out: Path, register_path: Path | None, key_pa
     lexicon = shipped_role_lexicon().with_register(register)
 
     texts = analysed_texts(transcripts)
+    register = register.with_everyday_words(lower_case_words(texts))
+    warnings.extend(f"register row {row}: a name or alias is also an everyday word; it is replaced only where "
+                    "written with a capital" for row in register.everyday_word_rows())
     with progress_bar(len(texts), "pseudonymising", settings.quiet) as bar:
         detections = analyse_texts(texts, settings.model, register, lexicon, settings.batch_size,
                                    settings.workers, bar.update)
@@ -103,6 +110,12 @@ def run_pseudonymise(source: Path, out: Path, register_path: Path | None, key_pa
 def log_csv(result: StagePlan) -> str:
     return csv_text(LOG_COLUMNS, ((row.document, row.start, row.end, row.entity_type, row.original,
                                    row.replacement, row.detector, f"{row.score:.4f}") for row in result.log))
+
+
+def parse_log(text: str) -> list[dict[str, str]]:
+    """The review log's rows as written by :func:`log_csv` (a formula-safe quote is not part of a value)."""
+    return [{column: csv_text_of(value) for column, value in row.items()}
+            for row in csv.DictReader(io.StringIO(text, newline=""))]
 
 
 def cases_csv(result: StagePlan, register: Register, key: PseudonymKey) -> str:

@@ -1,8 +1,8 @@
 """The leak check: no register name or alias may survive in any output.
 
 It reads every file under a folder, its name included, and the XML inside ``.xlsx``, ``.docx``
-and ``.qdpx`` zips, and matches every register name, alias and organisation case-insensitively
-as whole words. A finding names the file, the line and the register row, never the name
+and ``.qdpx`` zips, and matches every register name, alias and organisation as whole words, ignoring case and
+accents. A finding names the file, the line and the register row, never the name
 itself: the check's own message must not leak what it found.
 """
 
@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import QualcodeError
-from ..register import Register
-from .recognizers import trie_regex
+from ..register import Register, fold
+from .recognizers import PERSON, TrieRecognizer
 
 
 @dataclass(frozen=True)
@@ -39,27 +39,35 @@ def _texts(path: Path) -> Iterator[tuple[str, str]]:
 
 
 def find_leaks(folder: Path, register: Register) -> list[Leak]:
-    """The first place each register row's names occur in each file (one pass per text)."""
+    """The first place each register row's names occur in each file (one pass per text).
+
+    Names are matched as the register recognizer matches them (whole words, any case or accent,
+    an everyday-word alias only where capitalised), so what pseudonymising leaves is what is checked.
+    """
     rows = {}
     for person in register.people:
         for name in (*person.names, person.organisation):
             if name.strip():
-                rows.setdefault(" ".join(name.split()).casefold(), person.row)
-    pattern = re.compile(rf"(?<!\w)(?:{trie_regex(rows, fold_case=True)})(?!\w)", re.IGNORECASE)
+                rows.setdefault(fold(" ".join(name.split())), person.row)
+    names = TrieRecognizer.deny_list(rows, PERSON, "leak_check", capitalised_only=register.everyday_words)
+
+    def row_of(text: str, start: int, end: int) -> int:
+        return rows.get(fold(" ".join(text[start:end].split())), 0)
+
     leaks = []
     files = [Path(folder)] if Path(folder).is_file() else sorted(p for p in Path(folder).rglob("*") if p.is_file())
     for path in files:
         readable_name = re.sub(r"[_\-.]+", " ", str(path.relative_to(folder) if path != Path(folder) else path.name))
-        match = pattern.search(readable_name)
-        if match:  # the file's own name
-            leaks.append(Leak(str(path), None, rows.get(" ".join(match.group().split()).casefold(), 0)))
+        for start, end in names.spans(readable_name):  # the file's own name
+            leaks.append(Leak(str(path), None, row_of(readable_name, start, end)))
+            break
         for where, text in _texts(path):
             seen = set()
-            for match in pattern.finditer(text):
-                row = rows.get(" ".join(match.group().split()).casefold(), 0)  # 0: a case-folding corner
+            for start, end in names.spans(text):
+                row = row_of(text, start, end)
                 if row not in seen:
                     seen.add(row)
-                    leaks.append(Leak(where, text.count("\n", 0, match.start()) + 1, row))
+                    leaks.append(Leak(where, text.count("\n", 0, start) + 1, row))
     return leaks
 
 

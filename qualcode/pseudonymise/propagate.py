@@ -12,11 +12,12 @@ import re
 from typing import Callable, Iterable, Sequence
 
 
+from ..letters import UPPER
 from ..register import HONORIFICS, Register, normalise
 from .analyse import Detection
 from .recognizers import DETECTOR_PRIORITY, NER_ENTITIES, PERSON, PROPAGATION, TrieRecognizer
 
-_NAME_PART = re.compile(r"^[A-ZÀ-Þ][\w'’-]{2,}$")
+_NAME_PART = re.compile(rf"^[{UPPER}][\w'’-]{{2,}}$")
 _POSSESSIVE = re.compile(r"['’]s?$")
 _LOWER_WORD = re.compile(r"(?<![\w'’@./-])[a-z][a-z'’-]+(?![\w@]|\.\w)")  # words, not bits of emails/URLs
 

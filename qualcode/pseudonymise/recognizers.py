@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from presidio_analyzer import EntityRecognizer, LocalRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.predefined_recognizers import (
@@ -23,7 +23,7 @@ from presidio_analyzer.predefined_recognizers import (
     UrlRecognizer,
 )
 
-from ..register import Register, normalise
+from ..register import FoldedText, Register, fold, normalise
 
 PERSON, ORGANIZATION, LOCATION, ROLE = "PERSON", "ORGANIZATION", "LOCATION", "ROLE"
 PHONE, DATE_OF_BIRTH = "PHONE_NUMBER", "DATE_OF_BIRTH"
@@ -160,12 +160,13 @@ def trie_regex(terms: Iterable[str], fold_case: bool) -> str:
 
     A flat alternation of hundreds of names or titles is tried alternative by alternative at
     every position; a trie shares prefixes, and greedy optional tails still prefer the longest
-    term. Spaces match any run of whitespace (titles break across lines).
+    term. Spaces match any run of whitespace (titles break across lines). Terms are folded
+    (:func:`~qualcode.register.fold`): the pattern is for text folded the same way.
     """
     trie: dict = {}
     for term in terms:
         node = trie
-        for char in " ".join(term.split()).casefold() if fold_case else " ".join(term.split()):
+        for char in fold(" ".join(term.split()), case=fold_case):
             node = node.setdefault(char, {})
         node[""] = {}
     return _trie_pattern(trie) if trie else r"(?!x)x"
@@ -185,28 +186,49 @@ class TrieRecognizer(LocalRecognizer):
 
     Presidio's own deny list is one flat alternation in the ``regex`` module: with the register,
     the role lexicon and the propagated names it cost more time than the rest of the
-    recognizers together.
+    recognizers together. Matching runs on the folded text (:class:`~qualcode.register.FoldedText`),
+    so "Siobhan" finds "Siobhán" and the reverse, and spans map back to exact offsets.
+
+    ``capitalised_only`` holds folded terms that are also ordinary words ("will", "may", "grace"):
+    they match only where the text writes them with a capital.
     """
 
-    def __init__(self, body: str, entity: str, name: str, score: float = 1.0, fold_case: bool = True):
+    def __init__(self, body: str, entity: str, name: str, score: float = 1.0, fold_case: bool = True,
+                 capitalised_only: frozenset[str] = frozenset()):
         # Word characters only, as in the leak check: "Okafor-led" holds the name "Okafor".
-        self.pattern = re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE if fold_case else 0)
+        self.pattern = re.compile(rf"(?<!\w)(?:{body})(?!\w)")
+        self.fold_case = fold_case
+        self.capitalised_only = capitalised_only
         self.score = score
         super().__init__(supported_entities=[entity], name=name, supported_language="en")
 
     @classmethod
-    def deny_list(cls, terms: Iterable[str], entity: str, name: str, fold_case: bool = True) -> "TrieRecognizer":
-        return cls(trie_regex(terms, fold_case), entity, name, fold_case=fold_case)
+    def deny_list(cls, terms: Iterable[str], entity: str, name: str, fold_case: bool = True,
+                  capitalised_only: Iterable[str] = ()) -> "TrieRecognizer":
+        return cls(trie_regex(terms, fold_case), entity, name, fold_case=fold_case,
+                   capitalised_only=frozenset(fold(term, fold_case) for term in capitalised_only))
 
     def load(self) -> None:
         """Nothing to load: the pattern is compiled in ``__init__``."""
 
+    def spans(self, text: str) -> Iterator[tuple[int, int]]:
+        """Original (start, end) of every match in ``text``."""
+        folded = FoldedText.of(text, self.fold_case)
+        for match in self.pattern.finditer(folded.text):
+            if match.end() == match.start():
+                continue
+            start, end = folded.span(*match.span())
+            if self.capitalised_only and " ".join(match.group().split()) in self.capitalised_only \
+                    and not text[start].isupper():
+                continue
+            yield start, end
+
     def analyze(self, text: str, entities, nlp_artifacts=None) -> list[RecognizerResult]:
         metadata = {RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
                     RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}
-        return [RecognizerResult(self.supported_entities[0], match.start(), match.end(), self.score,
+        return [RecognizerResult(self.supported_entities[0], start, end, self.score,
                                  recognition_metadata=dict(metadata))
-                for match in self.pattern.finditer(text) if match.end() > match.start()]
+                for start, end in self.spans(text)]
 
 
 @cache
@@ -262,7 +284,7 @@ def shipped_generic_bodies() -> tuple[str, ...]:
 def build_recognizers(register: Register, lexicon: RoleLexicon) -> list[EntityRecognizer]:
     """Every recognizer a pseudonymisation run uses: register, NER, contacts, UK ids, roles."""
     return [
-        TrieRecognizer.deny_list(register.all_names, PERSON, REGISTER_PEOPLE),
+        TrieRecognizer.deny_list(register.all_names, PERSON, REGISTER_PEOPLE, capitalised_only=register.everyday_words),
         TrieRecognizer.deny_list(register.organisations, ORGANIZATION, REGISTER_ORGANISATIONS),
         lexicon.recognizer(),
         SpacyRecognizer(supported_entities=list(NER_ENTITIES)),

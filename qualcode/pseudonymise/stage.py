@@ -204,7 +204,10 @@ def plan(transcripts: Sequence[Transcript], detections: Sequence[Sequence[Detect
         # Decide in reading order (the anonymizer works backwards), so numbering follows the text.
         replacements = [replace(s.entity_type, text[s.start:s.end]) for s in spans]
         results = [RecognizerResult(s.entity_type, s.start, s.end, s.score) for s in spans]
-        return (anonymizer.anonymize(text, results, operators).text if spans else text), spans, replacements
+        # Adjacent spans stay apart ("Rachel Okafor Priya Shah" is two people), as qualcode has already
+        # resolved overlaps: Presidio's default would merge same-type neighbours split only by spaces.
+        anonymized = anonymizer.anonymize(text, results, operators, merge_entities_with_spaces=False)
+        return (anonymized.text if spans else text), spans, replacements
 
     documents, log = [], []
     text_detections = iter(detections)
