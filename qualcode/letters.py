@@ -31,3 +31,4 @@ def _escaped(code: int) -> str:
 
 
 UPPER = _ranges(lambda char: char.isupper() or char.istitle())  # Lu and Lt
+LOWER = _ranges(lambda char: char.islower())  # Ll

@@ -124,3 +124,31 @@ def test_keep_format_copies_drop_comments_and_link_targets(tmp_path):
         content = b"".join(archive.read(name) for name in archive.namelist())
         assert not any("comments" in name for name in archive.namelist())
     assert b"Dave Smith" not in content and b"Karen Whitley" not in content
+
+
+@pytest.mark.parametrize("file_name", ["RachelOkafor.txt", "rachel_okafor.txt", "Okafor-notes.txt", "JoLane2.txt",
+                                       "DIOkaforHarrowfield.txt", "harrowfield.police.visit.txt",
+                                       "interview with Trevor Maddocks.txt", "MaddocksT.txt"])
+def test_a_name_written_any_way_in_a_file_name_gives_a_neutral_name(tmp_path, file_name):
+    """CamelCase, ``_``, ``-``, ``.`` and digits split file names into words; each reading is checked
+    against the register and against every name detected in the corpus (Trevor Maddocks is in no
+    register: NER finds him in the text)."""
+    source = corpus(tmp_path, {file_name: "Interviewer: Who helped?\n"
+                                          "P4: Trevor Maddocks from the housing team helped a lot.\n"})
+    _summary, out, _key = run(tmp_path, source)
+    assert [p.name for p in out.glob("*.txt")] == ["T01.txt"]
+
+
+@pytest.mark.parametrize("file_name", ["RachelOkafor.txt", "notes_JoLane.txt", "HarrowfieldPolice-2024.txt"])
+def test_the_leak_check_reads_names_in_file_names_written_any_way(tmp_path, file_name):
+    folder = tmp_path / "outputs"
+    folder.mkdir()
+    (folder / file_name).write_text("nothing here\n", encoding="utf-8")
+    register = load_register(corpus(tmp_path, {}) / "participants.csv")
+    assert [(Path(leak.path).name, leak.line) for leak in find_leaks(folder, register)] == [(file_name, None)]
+
+
+def test_a_plain_file_name_is_kept(tmp_path):
+    source = corpus(tmp_path, {"interview_03_council.txt": "Interviewer: Who helped?\nP4: The housing team.\n"})
+    _summary, out, _key = run(tmp_path, source)
+    assert [p.name for p in out.glob("*.txt")] == ["interview_03_council.txt"]

@@ -16,8 +16,24 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import QualcodeError
+from ..letters import LOWER, UPPER
 from ..register import Register, fold
 from .recognizers import PERSON, TrieRecognizer
+
+
+_WORD_BREAK = re.compile(rf"(?<=[{LOWER}])(?=[{UPPER}])|(?<=[{UPPER}])(?=[{UPPER}][{LOWER}])"
+                         rf"|(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
+_SURNAME_PREFIX = re.compile(rf"(?<!\S)(Mc|Mac|De|Di|Da|Le|La|Van|Von|O') (?=[{UPPER}])")  # McDonald, DeSouza
+_SEPARATORS = re.compile(r"[\s_\-.#/\\]+")
+
+
+def file_name_readings(name: str) -> tuple[str, str]:
+    """The ways a file or folder name can spell a name, for matching: split at separators only
+    (``McDonald notes``), and also at CamelCase and digits (``Rachel Okafor notes v 2`` from
+    ``RachelOkafor_notes-v2``). ``_``, ``-``, ``.``, ``#``, slashes and spaces separate words."""
+    words = [word for word in _SEPARATORS.split(name) if word]
+    split = " ".join(_WORD_BREAK.sub(" ", word) for word in words)
+    return " ".join(words), _SURNAME_PREFIX.sub(r"\1", split)
 
 
 @dataclass(frozen=True)
@@ -57,10 +73,11 @@ def find_leaks(folder: Path, register: Register) -> list[Leak]:
     leaks = []
     files = [Path(folder)] if Path(folder).is_file() else sorted(p for p in Path(folder).rglob("*") if p.is_file())
     for path in files:
-        readable_name = re.sub(r"[_\-.]+", " ", str(path.relative_to(folder) if path != Path(folder) else path.name))
-        for start, end in names.spans(readable_name):  # the file's own name
-            leaks.append(Leak(str(path), None, row_of(readable_name, start, end)))
-            break
+        for reading in file_name_readings(str(path.relative_to(folder) if path != Path(folder) else path.name)):
+            found = next(names.spans(reading), None)
+            if found:  # the file's own name, or a folder's on its path
+                leaks.append(Leak(str(path), None, row_of(reading, *found)))
+                break
         for where, text in _texts(path):
             seen = set()
             for start, end in names.spans(text):

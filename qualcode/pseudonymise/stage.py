@@ -22,9 +22,10 @@ from ..ingest.text import format_transcript
 from ..register import Register, normalise
 from .analyse import Detection
 from .key import PseudonymKey
-from .propagate import (full_names, lower_case_words, propagate, propagate_into_gaps, propagation_recognizers,
+from .leakcheck import file_name_readings
+from .propagate import (full_names, lower_case_words, name_parts, propagate, propagate_into_gaps, propagation_recognizers,
                         propagation_terms, resolve_overlaps)
-from .recognizers import ENTITY_TYPES, PERSON, ROLE, GenericBodies, RoleLexicon, shipped_generic_bodies
+from .recognizers import ENTITY_TYPES, PERSON, ROLE, GenericBodies, RoleLexicon, TrieRecognizer, shipped_generic_bodies
 
 LOG_COLUMNS = ("document", "start", "end", "entity_type", "original", "replacement", "detector", "score")
 _NEUTRAL_LABEL = re.compile(r"^(?:P|T|R)\d{1,3}$")
@@ -127,18 +128,29 @@ def found_strings(transcripts: Sequence[Transcript], detections: Sequence[Sequen
     return found
 
 
-def identifying_name(source_name: str, document: str, terms: Sequence[str], register: Register) -> bool:
+def file_name_matcher(register: Register, found: Sequence[tuple[str, str]], common_words: frozenset[str],
+                      terms: Sequence[str]) -> TrieRecognizer:
+    """What may not appear in an output file name: every register name, alias and organisation,
+    every detected string and propagation term, and each capitalised word of three letters or more
+    of a detected string that the corpus never writes in lower case ("Harrowfield" of
+    "Harrowfield Police"). Matched in any case: "rachel_notes.txt" names Rachel as much as
+    "Rachel.txt" does, and a neutral id for a harmless name costs nothing."""
+    words = {part for _entity_type, text in found for part in name_parts(text, common_words)}
+    known = {*register.all_names, *register.organisations, *(text for _entity_type, text in found), *terms, *words}
+    return TrieRecognizer.deny_list(sorted(term for term in known if term.strip()), PERSON, "file_names")
+
+
+def identifying_name(source_name: str, document: str, matcher: TrieRecognizer) -> bool:
     """Whether a document's name may not be used for its output file.
 
-    It may not when it names anyone or anything the register or the detectors know (people,
-    organisations, places), or when it is not a plain file name: a table's ``document`` cell
-    such as ``../elsewhere`` must never choose where a file is written.
+    It may not when any reading of it (:func:`~.leakcheck.file_name_readings`: CamelCase, ``_``,
+    ``-``, ``.`` split into words) names anyone or anything the register or the detectors know, or
+    when it is not a plain file name: a table's ``document`` cell such as ``../elsewhere`` must never
+    choose where a file is written.
     """
     if Path(document).name != document or document in ("", ".", "..") or "\\" in document:
         return True
-    readable = re.sub(r"[_\-.#]+", " ", f"{source_name} {document}").casefold()
-    known = (*register.all_names, *register.organisations, *terms)
-    return any(re.search(rf"(?<!\w){re.escape(term.casefold())}(?!\w)", readable) for term in known if term.strip())
+    return any(next(matcher.spans(reading), None) for reading in file_name_readings(f"{source_name} {document}"))
 
 
 def consistent_entity_types(texts: Sequence[str], detections: Sequence[Sequence[Detection]]) -> list[list[Detection]]:
@@ -171,7 +183,8 @@ def plan(transcripts: Sequence[Transcript], detections: Sequence[Sequence[Detect
     texts = [text for _column, text in units]
     detections = consistent_entity_types(texts, detections)
     found = found_strings(transcripts, detections, register)
-    terms = propagation_terms(found, lower_case_words(texts), generic.is_generic)
+    common_words = lower_case_words(texts)
+    terms = propagation_terms(found, common_words, generic.is_generic)
     # Full names first, in corpus order. A first name or surname, found alone by NER or as a
     # propagation term, shares the pseudonym of the full names it is part of when they are all one
     # person ("Carl" and "Carl Miller"); an ambiguous one ("David": three people) gets a number of
@@ -188,7 +201,7 @@ def plan(transcripts: Sequence[Transcript], detections: Sequence[Sequence[Detect
         key.replacement(PERSON, text, register)
     propagators = propagation_recognizers(terms)
     anonymizer = AnonymizerEngine()
-    known_terms = [term for found in terms.values() for term in found]
+    file_names = file_name_matcher(register, found, common_words, [term for group in terms.values() for term in group])
 
     def replace(entity_type: str, original: str) -> str:
         descriptor = lexicon.descriptor(original) if entity_type == ROLE else ""
@@ -213,7 +226,7 @@ def plan(transcripts: Sequence[Transcript], detections: Sequence[Sequence[Detect
     text_detections = iter(detections)
     for transcript in transcripts:
         source_name = source_label(transcript)
-        identifying = identifying_name(source_name, transcript.document, known_terms, register)
+        identifying = identifying_name(source_name, transcript.document, file_names)
         document = PseudonymisedDocument(source_name, key.document_id(source_name, transcript.document, identifying),
                                          "")
         for turn in transcript.turns:
