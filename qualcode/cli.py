@@ -22,19 +22,42 @@ EXISTING_PATH = click.Path(path_type=Path)
 
 
 class QualcodeGroup(click.Group):
-    """Turns qualcode's own errors into one clean line and a non-zero exit, never a traceback."""
+    """Every failure ends in one line on stderr and a non-zero exit, never a traceback.
+
+    qualcode's own errors (bad input, refused paths) say what to fix, with exit status 1. Anything
+    else is a defect: the last-resort handler prints only the exception's type (its message could
+    quote the data being processed) and exits 2; ``qualcode --debug COMMAND`` shows the traceback.
+    """
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except QualcodeError as error:
+            if debugging(ctx):
+                raise
             click.echo(f"qualcode: error: {error.message}", err=True)
             ctx.exit(1)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            click.echo("qualcode: interrupted; nothing was half-written", err=True)
+            ctx.exit(130)
+        except Exception as error:  # the last resort: one line, no data, no traceback
+            if debugging(ctx):
+                raise
+            click.echo(f"qualcode: internal error ({type(error).__name__}); nothing was half-written. "
+                       "Run again as 'qualcode --debug ...' for the traceback, and report it", err=True)
+            ctx.exit(2)
+
+
+def debugging(ctx: click.Context) -> bool:
+    return bool(ctx.find_root().params.get("debug"))
 
 
 @click.group(cls=QualcodeGroup)
 @click.version_option(package_name="qualcode")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show the traceback of an unexpected error (it may quote your data).")
+def main(debug: bool) -> None:
     """Pseudonymise, code and analyse qualitative interview transcripts, offline."""
 
 
@@ -113,6 +136,21 @@ def reidentify(file, key, out):
     passphrase = key_passphrase(confirm=False) if is_encrypted_file(key) else None
     target = run_reidentify(Path(file), Path(key), Path(out) if out else None, passphrase)
     click.echo(f"wrote {target}", err=True)
+
+
+@main.command(name="log")
+@click.option("--key", type=EXISTING_PATH, default=SECURE / "key.json", show_default=True, help="The key.")
+def log_command(key):
+    """Print the review log (every replacement, with its original) for the key holder.
+
+    The log lives beside the key, encrypted with it under --encrypt-key; it is printed, never
+    written elsewhere, so no plain copy is left behind.
+    """
+    from .pseudonymise import read_log
+    from .pseudonymise.vault import is_encrypted_file
+
+    passphrase = key_passphrase(confirm=False) if is_encrypted_file(key) else None
+    click.echo(read_log(Path(key), passphrase), nl=False)
 
 
 @main.command()

@@ -29,6 +29,10 @@ TOP_KEYS = ("name", "version", "description", "unit", "threshold", "codes")
 CODE_KEYS = ("id", "name", "parent", "definition", "include", "exclude", "keywords", "patterns",
              "examples", "counter_examples", "color", "threshold")
 PATTERN_KEYS = ("regex", "tokens")
+# A group whose body repeats without bound (+, *, {n,}) and that is itself repeated without bound: the shape of catastrophic
+# backtracking ("(a+)+$", "(\\w+\\s?)*"). Matching also runs under a time limit (code/rules.py),
+# so a pattern this check misses still cannot hang a run.
+NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*(?:[+*]|\{\d+,\})\)(?:[+*]|\{\d+,\})")
 UNITS = ("turn", "sentence", "paragraph")
 DEFAULT_UNIT = "turn"
 DEFAULT_THRESHOLD = 0.5
@@ -443,6 +447,10 @@ class _Checker:
             re.compile(regex)
         except re.error as error:
             self.error(node, f"{what}: regex '{regex}' does not compile: {error}")
+            return None
+        if NESTED_QUANTIFIER.search(regex):
+            self.error(node, f"{what}: regex '{regex}' repeats a group that itself repeats (as in '(a+)+'), "
+                             "which can take forever on some text; rewrite it without the nested repeat")
             return None
         return Pattern(regex=regex)
 

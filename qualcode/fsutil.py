@@ -34,13 +34,6 @@ _RANDOM = "[a-z0-9_]{8}"
 
 
 @contextmanager
-def atomic_path(path: Path, mode: int = OUTPUT_FILE_MODE) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success."""
-    with atomic_paths([path], mode) as (tmp,):
-        yield tmp
-
-
-@contextmanager
 def atomic_paths(paths: Sequence[Path], mode: int = OUTPUT_FILE_MODE) -> Iterator[list[Path]]:
     """Yield temporary paths beside ``paths``; rename them onto ``paths`` together once all are written.
 
@@ -66,7 +59,9 @@ def atomic_paths(paths: Sequence[Path], mode: int = OUTPUT_FILE_MODE) -> Iterato
 def _temporary_beside(path: Path) -> Path:
     """A new temporary file in ``path``'s folder (a rename is atomic only within one file system),
     after removing the ones a killed run left there for the same name."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
+    if path.is_dir():
+        raise QualcodeError("is a folder; name a file to write", path)
     for stale in _leftovers(path, rf"\.{_RANDOM}\.tmp"):
         stale.unlink(missing_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -82,8 +77,23 @@ def _leftovers(path: Path, suffix_pattern: str) -> list[Path]:
     return sorted(sibling for sibling in path.parent.iterdir() if pattern.fullmatch(sibling.name))
 
 
-def write_files(contents: Mapping[Path, bytes], mode: int = OUTPUT_FILE_MODE) -> None:
-    """Write several files as one set (see :func:`atomic_paths`)."""
+def make_folder(path: Path) -> Path:
+    """Create a folder (and its parents); a file standing where a folder must go is a clear error."""
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise QualcodeError("is a file, not a folder: name a folder to write into", path) from None
+    except OSError as error:
+        raise QualcodeError(f"cannot create folder ({error.strerror})", path) from None
+    return Path(path)
+
+
+def write_files(contents: Mapping[Path, bytes], mode: int = OUTPUT_FILE_MODE, lock: Path | None = None) -> None:
+    """Write several files as one set (see :func:`atomic_paths`); with ``lock``, holding that output
+    folder's lock (see :func:`output_lock`), so a second run at once stops instead of mixing sets."""
+    if lock is not None:
+        with output_lock(lock):
+            return write_files(contents, mode)
     with atomic_paths(list(contents), mode) as temps:
         for tmp, data in zip(temps, contents.values()):
             tmp.write_bytes(data)
@@ -100,8 +110,7 @@ def write_text(path: Path, text: str, mode: int = OUTPUT_FILE_MODE) -> None:
 
 def ensure_secure_dir(path: Path) -> Path:
     """Create ``path`` (and parents) and force owner-only permissions on it."""
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
+    path = make_folder(path)
     os.chmod(path, SECURE_DIR_MODE)
     return path
 
@@ -120,17 +129,47 @@ def is_within(path: Path, folder: Path) -> bool:
 def refuse_inside(secret: Path, out: Path, what: str) -> None:
     """Stop when a secret (key, log) and the outputs would share a folder tree, in either direction.
 
-    The project's ``outputs/`` folder is refused as a whole, not only the stage's own subfolder:
-    ``--key outputs/key.json`` beside ``--out outputs/pseudonymised`` would hand the key over
-    with the data.
+    Any folder named ``outputs`` is refused as a whole, wherever it is and whatever the working
+    directory, not only the stage's own subfolder: ``--key ~/study/outputs/secure/key.json`` beside
+    ``--out ~/study/outputs/pseudonymised`` would hand the key over with the data.
     """
     secure = Path(secret).parent
-    if is_within(secret, out) or is_within(out, secure) or is_within(secret, Path("outputs")):
+    under_outputs = any(folder.name == OUTPUTS_NAME for folder in Path(secret).resolve().parents)
+    if is_within(secret, out) or is_within(out, secure) or under_outputs:
         raise QualcodeError(f"refusing to keep the {what} with the outputs ({out}); use a separate secure folder",
                             secret)
 
 
 OUTPUT_MARKER = ".qualcode-output"
+OUTPUTS_NAME = "outputs"  # the conventional folder of everything safe to share
+
+
+@contextmanager
+def output_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on an output folder while writing into it.
+
+    Two runs into one folder at once would otherwise swap their staged outputs over each other.
+    The lock is the operating system's lock on the folder itself (``flock`` on its descriptor): no
+    lock file is left behind, and it is released when the process ends, however it ends, so a
+    killed run never leaves the folder locked. (Windows has no folder locks; there the check is
+    skipped.)
+    """
+    folder = make_folder(folder)
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise QualcodeError("another qualcode run is writing here; wait for it to finish, or choose another "
+                                "output folder", folder) from None
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
 
 
 @contextmanager
@@ -141,10 +180,16 @@ def staged_dir(final: Path) -> Iterator[Path]:
     refused rather than replaced, so a mistyped ``--out`` cannot wipe unrelated files.
     """
     final = Path(final)
+    if final.exists() and not final.is_dir():
+        raise QualcodeError("is a file, not a folder: name a folder to write into", final)
+    with output_lock(final.parent):  # the folder itself is swapped: lock the one that holds it
+        yield from _staged_dir(final)
+
+
+def _staged_dir(final: Path) -> Iterator[Path]:
     _recover_swap(final)
     if final.exists() and any(final.iterdir()) and not (final / OUTPUT_MARKER).exists():
         raise QualcodeError("refusing to replace a folder qualcode did not create; choose an empty --out", final)
-    final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.staging-", dir=final.parent))
     try:
         os.chmod(staging, 0o755)

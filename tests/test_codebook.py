@@ -235,6 +235,13 @@ ERRORS = {
               - regex: "\\\\bfine"
               - regex: "(unclosed"
         """, 6, ("pattern 2 of 'a'", "does not compile", "missing ), unterminated subpattern")),
+    "catastrophic regex": ("""\
+        codes:
+          - id: a
+            definition: d
+            patterns:
+              - regex: "(a+)+$"
+        """, 5, ("pattern 1 of 'a'", "'(a+)+$'", "repeats a group that itself repeats")),
     "bad bare regex": ("""\
         codes:
           - id: a

@@ -18,6 +18,7 @@ from click.testing import CliRunner, Result
 
 from conftest import SAMPLE
 from qualcode.cli import main
+from qualcode.pseudonymise import ENCRYPTED_LOG_FILENAME, LOG_FILENAME, parse_log
 from qualcode.pseudonymise.vault import ENVELOPE, PASSPHRASE_VARIABLE, decrypt
 from qualcode.register import load_register
 
@@ -122,6 +123,78 @@ def test_reidentify_refuses_to_write_outside_the_keys_folder(project, outside):
     assert result.stderr.splitlines() == [
         f"qualcode: error: {target}: re-identified text holds originals: write it inside {project.key.parent}"]
     assert not target.exists()
+
+
+def test_with_an_encrypted_key_the_review_log_is_encrypted_too(project, originals):
+    secure = project.key.parent
+    assert not (secure / LOG_FILENAME).exists()
+    data = (secure / ENCRYPTED_LOG_FILENAME).read_bytes()
+    assert json.loads(data)["format"] == ENVELOPE
+    for original in originals:
+        if len(original) >= 6:
+            assert original.lower().encode() not in data.lower(), original
+    assert (secure / ENCRYPTED_LOG_FILENAME).stat().st_mode & 0o077 == 0
+
+
+def test_qualcode_log_prints_the_decrypted_log_for_the_key_holder(project):
+    # not project.invoke: this command prints originals on purpose, for the key holder
+    result = CliRunner().invoke(main, ["log", "--key", str(project.key)], env={PASSPHRASE_VARIABLE: PASSPHRASE})
+    assert result.exit_code == 0, result.output
+    rows = parse_log(result.stdout)
+    assert {"document", "original", "replacement", "detector"} <= set(rows[0])
+    assert any(row["original"] == "Rachel Okafor" for row in rows)
+    wrong = CliRunner().invoke(main, ["log", "--key", str(project.key)], env={PASSPHRASE_VARIABLE: WRONG_PASSPHRASE})
+    assert wrong.exit_code == 1 and "wrong passphrase" in wrong.stderr and "Rachel" not in wrong.stdout
+
+
+def test_switching_to_encryption_leaves_no_plain_log(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in (DOCUMENT, "participants.csv"):
+        shutil.copy(SAMPLE / name, src / name)
+    project = Project(src, tmp_path / "out", tmp_path / "secure" / "key.json", [])
+    assert project.pseudonymise().exit_code == 0  # plain key, plain log
+    assert (project.key.parent / LOG_FILENAME).exists()
+    shutil.rmtree(project.key.parent)  # a new key, encrypted this time, in the same folder
+    project.key.parent.mkdir()
+    (project.key.parent / LOG_FILENAME).write_text("document,original\nx,Rachel Okafor\n", encoding="utf-8")
+    assert project.pseudonymise("--encrypt-key").exit_code == 0
+    assert sorted(path.name for path in project.key.parent.iterdir()) == sorted([ENCRYPTED_LOG_FILENAME, "key.json"])
+
+
+def test_reidentify_refuses_a_file_another_key_made(project, tmp_path):
+    """Another study's key (same register, another corpus) must not restore names into this file."""
+    other_src = tmp_path / "src"
+    other_src.mkdir()
+    for name in ("interview_02_council.txt", "participants.csv"):
+        shutil.copy(SAMPLE / name, other_src / name)
+    other = Project(other_src, tmp_path / "out", tmp_path / "secure" / "key.json", [])
+    assert other.pseudonymise("--encrypt-key").exit_code == 0
+    result = project.invoke("reidentify", str(project.out / DOCUMENT), "--key", str(other.key))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"qualcode: error: {project.out / DOCUMENT}: this key did not pseudonymise this file (corpus fingerprint "
+        "mismatch): use the key of the study it came from; nothing was written"]
+    assert not (other.key.parent / "reidentified").exists()
+
+
+@pytest.mark.parametrize("content, problem", [
+    ('{"version": 1, "people": [], "documents": {}, "originals": {}, "entities": {}}', "'people' must map text"),
+    ('{"version": 1, "people": {}, "documents": {}, "originals": {}, "entities": {"PERSON": [1]}}', "'entities'"),
+    ('{"version": 1, "people": {}, "documents": {}, "originals": {}, "entities": {}}', "no corpus fingerprint"),
+    ('["not", "a", "key"]', "not a qualcode key (expected version 1)"),
+])
+def test_a_key_of_the_wrong_shape_is_one_clear_line(project, tmp_path, content, problem):
+    key = tmp_path / "secure" / "key.json"
+    key.parent.mkdir()
+    key.write_text(content, encoding="utf-8")
+    for args in (["reidentify", str(project.out / DOCUMENT), "--key", str(key)],
+                 ["pseudonymise", str(project.src), "--out", str(tmp_path / "out"), "--key", str(key), "--quiet"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1, result.output
+        (line,) = result.stderr.splitlines()
+        assert line.startswith(f"qualcode: error: {key}: not a qualcode key") and problem in line
+    assert not (tmp_path / "out").exists() and not (key.parent / "reidentified").exists()
 
 
 def test_no_command_prints_the_passphrase_the_key_or_an_original(project, originals):

@@ -7,12 +7,17 @@ still matches). Any exclusion phrase of a code vetoes that code for the segment.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
-from ..domain import Codebook
+import regex
+
+from ..domain import Code, Codebook
+from ..errors import QualcodeError
 
 KEYWORD, PATTERN, EXCLUDE = "keyword", "pattern", "exclude"
+# A codebook regex gets this long on one segment. Ordinary patterns take microseconds; one that
+# backtracks catastrophically would otherwise hang the run (the ``regex`` module can stop it, ``re`` cannot).
+REGEX_SECONDS = 2.0
 
 
 @dataclass
@@ -39,7 +44,7 @@ class RuleMatcher:
         self._lower = PhraseMatcher(nlp.vocab, attr="LOWER")
         self._tokens = Matcher(nlp.vocab)
         self._labels: dict[int, tuple[str, str, str]] = {}
-        self._regexes: list[tuple[str, re.Pattern]] = []
+        self._regexes: list[tuple[Code, str, regex.Pattern]] = []
         phrases = [(code.id, KEYWORD, keyword) for code in codebook.codes for keyword in code.keywords]
         phrases += [(code.id, EXCLUDE, phrase) for code in codebook.codes for phrase in code.exclude]
         for (code_id, kind, phrase), doc in zip(phrases, nlp.pipe(phrase for _, _, phrase in phrases)):
@@ -49,7 +54,7 @@ class RuleMatcher:
         for code in codebook.codes:
             for pattern in code.patterns:
                 if pattern.regex is not None:
-                    self._regexes.append((code.id, re.compile(pattern.regex, re.IGNORECASE)))
+                    self._regexes.append((code, pattern.regex, regex.compile(pattern.regex, regex.IGNORECASE | regex.V0)))
                 else:
                     self._tokens.add(self._label(code.id, PATTERN, pattern.label), [list(pattern.tokens)])
 
@@ -71,7 +76,12 @@ class RuleMatcher:
                     hits[code_id].patterns.add(doc[start:end].text.lower())
                 else:
                     (hits[code_id].keywords if kind == KEYWORD else hits[code_id].excluded).add(term)
-        for code_id, regex in self._regexes:
-            for found in regex.finditer(doc.text):
-                hits[code_id].patterns.add(found.group(0).lower())
+        for code, source, compiled in self._regexes:
+            try:
+                for found in compiled.finditer(doc.text, timeout=REGEX_SECONDS):
+                    hits[code.id].patterns.add(found.group(0).lower())
+            except TimeoutError:
+                raise QualcodeError(f"code '{code.id}': pattern '{source}' took over {REGEX_SECONDS:g} s on one "
+                                    "segment (it backtracks); simplify it", self.codebook.path, code.line or None) \
+                    from None
         return hits

@@ -69,7 +69,8 @@ def write_coded(coded: Sequence[Coding], codebook: Codebook, out: Path) -> Path:
     columns = header(codebook, attribute_columns(attributes, codebook))
     body = rows(coded, codebook, attributes)
     book = xlsx_bytes(workbook(coded, codebook, columns, body))
-    write_files({Path(out) / CSV_NAME: csv_text(columns, body).encode("utf-8"), Path(out) / XLSX_NAME: book})
+    write_files({Path(out) / CSV_NAME: csv_text(columns, body).encode("utf-8"), Path(out) / XLSX_NAME: book},
+                lock=Path(out))
     return Path(out) / XLSX_NAME
 
 

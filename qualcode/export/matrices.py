@@ -298,7 +298,7 @@ def write_matrices(matrices: Matrices, codebook: Codebook, out_dir: Path) -> Pat
     workbook_path = out_dir / WORKBOOK_NAME
     tables = {out_dir / CSV_FOLDER / f"{stem}.csv": csv_bytes(frame)
               for stem, frame in csv_tables(matrices, codebook).items()}
-    write_files({workbook_path: workbook_bytes(matrices, codebook), **tables})
+    write_files({workbook_path: workbook_bytes(matrices, codebook), **tables}, lock=out_dir)
     return workbook_path
 
 

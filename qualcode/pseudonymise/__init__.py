@@ -17,18 +17,20 @@ from ..cells import csv_text_of
 from ..cases import CASE_ATTRIBUTES, CASE_KEY, CASES_FILENAME
 from ..config import Settings
 from ..errors import QualcodeError
-from ..fsutil import csv_text, refuse_inside, staged_dir, write_secure_text, write_text
+from ..fsutil import OUTPUT_MARKER, csv_text, refuse_inside, staged_dir, write_secure_text, write_text
 from ..ingest import REGISTER_FILENAME, encoding_warnings, failure_lines, read_corpus
 from ..nlp import check_model_available
 from ..progress import progress_bar
 from ..register import Register, load_register
-from .key import PseudonymKey
+from . import vault
+from .key import PseudonymKey, corpus_marker
 from .leakcheck import assert_no_leaks
 from .propagate import lower_case_words
 from .recognizers import shipped_role_lexicon
 from .stage import LOG_COLUMNS, StagePlan, analysed_texts, plan
 
 LOG_FILENAME = "pseudonymisation_log.csv"
+ENCRYPTED_LOG_FILENAME = LOG_FILENAME + ".enc"  # with --encrypt-key: the log holds every original too
 
 
 @dataclass
@@ -101,8 +103,10 @@ def run_pseudonymise(source: Path, out: Path, register_path: Path | None, key_pa
             warnings.append("leak check skipped: it needs a register")
         # Only now, with the outputs staged and checked, do the key and log change: a refused
         # --out or a failed leak check leaves the secure folder as it was.
+        key.record_outputs(document.text for document in result.documents)
+        write_text(staging / OUTPUT_MARKER, corpus_marker(key.corpus) + "\n")
         key.save(key_path, passphrase)
-        write_secure_text(Path(key_path).parent / LOG_FILENAME, log_csv(result))
+        write_log(Path(key_path).parent, log_csv(result), passphrase)
     turns = sum(len(transcript.turns) for transcript in transcripts)
     return Summary(len(transcripts), turns, len(result.log), Path(out), warnings, failures or [])
 
@@ -110,6 +114,23 @@ def run_pseudonymise(source: Path, out: Path, register_path: Path | None, key_pa
 def log_csv(result: StagePlan) -> str:
     return csv_text(LOG_COLUMNS, ((row.document, row.start, row.end, row.entity_type, row.original,
                                    row.replacement, row.detector, f"{row.score:.4f}") for row in result.log))
+
+
+def write_log(secure: Path, text: str, passphrase: str | None) -> None:
+    """The review log beside the key, encrypted with it when it is encrypted; the other form is removed,
+    so switching to encryption never leaves a plain copy behind."""
+    name, other = (ENCRYPTED_LOG_FILENAME, LOG_FILENAME) if passphrase else (LOG_FILENAME, ENCRYPTED_LOG_FILENAME)
+    write_secure_text(secure / name, vault.seal(text, passphrase))
+    (secure / other).unlink(missing_ok=True)
+
+
+def read_log(key_path: Path, passphrase: str | None) -> str:
+    """The review log's CSV text, for the key holder (``qualcode log``)."""
+    secure = Path(key_path).parent
+    for name in (ENCRYPTED_LOG_FILENAME, LOG_FILENAME):
+        if (secure / name).is_file():
+            return vault.unseal((secure / name).read_text(encoding="utf-8"), passphrase, secure / name)
+    raise QualcodeError("no review log beside the key: run pseudonymise first", secure)
 
 
 def parse_log(text: str) -> list[dict[str, str]]:

@@ -15,6 +15,9 @@ from typing import Callable, Sequence
 from ..register import Register
 from .recognizers import RoleLexicon, detector_of
 
+# fork where the platform has it (workers share the loaded modules); spawn elsewhere (Windows, and
+# macOS where fork is unsafe). Workers get everything through picklable initargs, so both work.
+START_METHOD = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
 TASK_WORDS = 5_000  # words per worker task: small enough for a smooth bar, large enough for batching
 
 
@@ -87,7 +90,7 @@ def analyse_texts(texts: Sequence[str], model: str, register: Register, lexicon:
             detections.extend(analyser.analyse(task))
             advance(len(task))
         return detections
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context(START_METHOD)
     with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context, initializer=_init_worker,
                              initargs=(model, register, lexicon, batch_size)) as pool:
         for task, result in zip(tasks, pool.map(_analyse_task, tasks)):

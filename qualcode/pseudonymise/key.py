@@ -7,15 +7,17 @@ names, so it is written owner-only under ``secure/`` and never beside the output
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Iterable
 
 from ..errors import QualcodeError
-from ..fsutil import write_secure_text
+from ..fsutil import OUTPUT_MARKER, write_secure_text
 from ..register import Person, Register, normalise
 from . import vault
 from .recognizers import LOCATION, ORGANIZATION, PERSON, ROLE
@@ -34,12 +36,21 @@ def pseudonym_names() -> tuple[str, ...]:
 
 @dataclass
 class PseudonymKey:
-    """Mappings from normalised originals to pseudonyms (without brackets)."""
+    """Mappings from normalised originals to pseudonyms (without brackets).
+
+    ``corpus`` is the key's corpus fingerprint, written beside the pseudonymised outputs (in the output
+    folder's marker file): a hash of the first outputs the key made, so it reveals nothing the outputs
+    do not, and the same input gives the same bytes. ``outputs`` holds the SHA-256 of every
+    pseudonymised document the key made. ``reidentify`` refuses a file that matches neither,
+    so another study's key can never "restore" the wrong names into a file.
+    """
 
     entities: dict[str, dict[str, str]] = field(default_factory=dict)
     people: dict[str, str] = field(default_factory=dict)
     documents: dict[str, str] = field(default_factory=dict)
     originals: dict[str, str] = field(default_factory=dict)  # pseudonym -> the original as first written
+    corpus: str = ""
+    outputs: list[str] = field(default_factory=list)
 
     # -- persistence -------------------------------------------------------------------------
     @classmethod
@@ -48,28 +59,48 @@ class PseudonymKey:
         path = Path(path)
         if not path.exists():
             return cls()
+        if not path.is_file():
+            raise QualcodeError("the key is not a file", path)
         try:
-            text = path.read_text(encoding="utf-8")
-            if vault.is_encrypted(text):
-                text = vault.decrypt(text, passphrase, path)
-            data = json.loads(text)
+            data = json.loads(vault.unseal(path.read_text(encoding="utf-8"), passphrase, path))
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             line = getattr(error, "lineno", None)
             raise QualcodeError("the key file is damaged (not valid JSON)", path, line) from None
+        except OSError as error:
+            raise QualcodeError(f"cannot read the key ({error.strerror})", path) from None
         if not isinstance(data, dict) or data.get("version") != KEY_VERSION:
             raise QualcodeError(f"not a qualcode key (expected version {KEY_VERSION})", path)
-        return cls(entities=data.get("entities", {}), people=data.get("people", {}),
-                   documents=data.get("documents", {}), originals=data.get("originals", {}))
+        problem = _shape_problem(data)
+        if problem:
+            raise QualcodeError(f"not a qualcode key: {problem}", path)
+        return cls(entities=data["entities"], people=data["people"], documents=data["documents"],
+                   originals=data["originals"], corpus=data["corpus"], outputs=data["outputs"])
 
     def to_json(self) -> str:
-        return json.dumps({"version": KEY_VERSION, "people": self.people, "documents": self.documents,
-                           "entities": self.entities, "originals": self.originals},
-                          ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        return json.dumps({"version": KEY_VERSION, "corpus": self.corpus, "outputs": sorted(set(self.outputs)),
+                           "people": self.people, "documents": self.documents, "entities": self.entities,
+                           "originals": self.originals}, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
     def save(self, path: Path, passphrase: str | None = None) -> None:
         """Write owner-only; encrypted with ``passphrase`` when one is given."""
-        text = self.to_json()
-        write_secure_text(path, vault.encrypt(text, passphrase) if passphrase else text)
+        write_secure_text(path, vault.seal(self.to_json(), passphrase))
+
+    def record_outputs(self, texts: Iterable[str]) -> None:
+        """Remember the fingerprint of every pseudonymised document this key made."""
+        made = sorted({fingerprint(text) for text in texts})
+        self.corpus = self.corpus or fingerprint("\n".join(made))[:32]
+        self.outputs = sorted({*self.outputs, *made})
+
+    def made(self, text: str, folder: Path) -> bool:
+        """Whether this key pseudonymised ``text`` (found in ``folder``): the text is one of its outputs,
+        or the folder (or one above it) is an output folder whose marker names this key's corpus."""
+        if fingerprint(text) in self.outputs:
+            return True
+        for parent in [Path(folder), *Path(folder).parents][:4]:
+            marker = parent / OUTPUT_MARKER
+            if marker.is_file():
+                return marker.read_text(encoding="utf-8", errors="replace").strip() == corpus_marker(self.corpus)
+        return False
 
     # -- assignment --------------------------------------------------------------------------
     def assign_people(self, register: Register, style: str) -> None:
@@ -136,6 +167,36 @@ class PseudonymKey:
         pattern = re.compile(rf"^{re.escape(label)}\s?(\d+)$")
         numbers = [int(match.group(1)) for value in values if (match := pattern.match(value))]
         return max(numbers, default=0) + 1
+
+
+def fingerprint(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def corpus_marker(corpus: str) -> str:
+    """What an output folder's marker file says: which key's corpus it holds (an id, no names)."""
+    return f"qualcode corpus {corpus}"
+
+
+_MAPPINGS = ("people", "documents", "originals")
+
+
+def _shape_problem(data: dict) -> str:
+    """What is wrong with a parsed key's shape, or "" (a hand-edited or foreign file must not crash)."""
+    def strings(value) -> bool:
+        return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+
+    for name in _MAPPINGS:
+        if not strings(data.get(name)):
+            return f"'{name}' must map text to text"
+    entities = data.get("entities")
+    if not isinstance(entities, dict) or not all(isinstance(k, str) and strings(v) for k, v in entities.items()):
+        return "'entities' must map each entity type to a mapping of text to text"
+    if not isinstance(data.get("corpus"), str) or not re.fullmatch(r"[0-9a-f]{32}", data["corpus"]):
+        return "no corpus fingerprint (a key from an older qualcode, or not a key)"
+    if not isinstance(data.get("outputs"), list) or not all(isinstance(o, str) for o in data["outputs"]):
+        return "'outputs' must list fingerprints"
+    return ""
 
 
 def _organisation_type(original: str, register: Register) -> str:

@@ -3,6 +3,7 @@
 Only pseudonyms that stand for one original can be restored (people, organisations and places
 numbered by qualcode); generic replacements such as ``[phone]`` or ``[police officer]`` stay.
 The result holds originals, so it is written inside the key's own secure folder and nowhere else.
+A file the key did not make (another study's, checked by the key's corpus fingerprint) is refused.
 """
 
 from __future__ import annotations
@@ -43,5 +44,8 @@ def run_reidentify(path: Path, key_path: Path, out: Path | None, passphrase: str
         raise QualcodeError(f"re-identified text holds originals: write it inside {secure}", target)
     key = PseudonymKey.load(key_path, passphrase)
     text, _encoding = read_text(Path(path))
+    if not key.made(text, Path(path).resolve().parent):
+        raise QualcodeError("this key did not pseudonymise this file (corpus fingerprint mismatch): use the "
+                            "key of the study it came from; nothing was written", path)
     write_secure_text(target, reidentify_text(text, key))
     return target

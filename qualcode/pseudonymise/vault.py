@@ -1,4 +1,4 @@
-"""Passphrase encryption for the key: scrypt key derivation and AES-GCM (``cryptography``).
+"""Passphrase encryption for the key and the review log: scrypt key derivation and AES-GCM (``cryptography``).
 
 An encrypted key is a small JSON envelope. A wrong passphrase fails authentication, raises a
 clear error and changes nothing; the message never carries any of the key's content.
@@ -47,6 +47,16 @@ def encrypt(plaintext: str, passphrase: str) -> str:
     encode = lambda data: base64.b64encode(data).decode("ascii")  # noqa: E731
     return json.dumps({"format": ENVELOPE, "kdf": "scrypt", **SCRYPT, "cipher": "AES-256-GCM",
                        "salt": encode(salt), "nonce": encode(nonce), "ciphertext": encode(ciphertext)}, indent=2) + "\n"
+
+
+def seal(plaintext: str, passphrase: str | None) -> str:
+    """``plaintext`` encrypted under ``passphrase``, or as it is when there is none."""
+    return encrypt(plaintext, passphrase) if passphrase else plaintext
+
+
+def unseal(text: str, passphrase: str | None, path) -> str:
+    """The plaintext of a file :func:`seal` wrote (asks for the passphrase only when encrypted)."""
+    return decrypt(text, passphrase, path) if is_encrypted(text) else text
 
 
 def decrypt(envelope_text: str, passphrase: str | None, path) -> str:
