@@ -67,7 +67,68 @@ def open_docx(path: Path):
         raise QualcodeError(NO_DOCUMENT, path) from None
     if getattr(document.element, "body", None) is None:  # a main part that is not a Word document body
         raise QualcodeError(NO_DOCUMENT, path)
+    as_seen(document.element.body)
     return document
+
+
+# -- what a person sees --------------------------------------------------------------------------
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
+# Tracked changes: text a reviewer deleted, and the records of formatting changes (each names its author).
+_REMOVED = tuple(f"{_W}{tag}" for tag in (
+    "del", "moveFrom", "rPrChange", "pPrChange", "sectPrChange", "tblPrChange", "trPrChange", "tcPrChange",
+    "tblGridChange", "tblPrExChange", "numberingChange", "moveFromRangeStart", "moveFromRangeEnd",
+    "moveToRangeStart", "moveToRangeEnd", "customXmlInsRangeStart", "customXmlInsRangeEnd",
+    "customXmlDelRangeStart", "customXmlDelRangeEnd", "customXmlMoveFromRangeStart", "customXmlMoveFromRangeEnd",
+    "customXmlMoveToRangeStart", "customXmlMoveToRangeEnd", "sdtPr", "sdtEndPr"))
+# Wrappers around text a person reads: tracked insertions, content controls, fields, smart tags.
+_UNWRAPPED = tuple(f"{_W}{tag}" for tag in ("ins", "moveTo", "sdt", "sdtContent", "fldSimple", "smartTag",
+                                             "customXml", "dir", "bdo"))
+
+
+def as_seen(body) -> None:
+    """Rewrite a document body (in memory) into what a person reading it in Word sees.
+
+    Transcribers leave documents with tracked changes, content controls and text boxes. Read as
+    stored, inserted text would be lost, deleted text (which may hold a name) and revision authors
+    kept, and the text of content controls and text boxes never pseudonymised. So insertions are
+    accepted, deletions and revision records dropped, content controls and fields unwrapped, and
+    each text box's paragraphs moved into the body after the paragraph that anchors it (the
+    DrawingML copy; its VML fallback twin is dropped). Reader and ``--keep-format`` writer both open
+    documents through here, so the copy carries no revision marks, authors or hidden text either.
+    """
+    for element in [e for e in body.iter(*_REMOVED)]:
+        _remove(element)
+    for element in reversed([e for e in body.iter(*_UNWRAPPED)]):  # innermost first
+        if element.getparent() is not None:
+            for child in list(element):
+                element.addprevious(child)
+            _remove(element)
+    _move_text_boxes_into_body(body)
+
+
+def _move_text_boxes_into_body(body) -> None:
+    hosts = [p for p in body.iter(f"{_W}p") if next(p.iter(f"{_W}txbxContent"), None) is not None
+             and not any(ancestor.tag == f"{_W}txbxContent" for ancestor in p.iterancestors())]
+    for host in hosts:
+        content = []
+        for fallback in list(host.iter(f"{_MC}Fallback")):  # the VML copy of a DrawingML shape
+            _remove(fallback)
+        for box in list(host.iter(f"{_W}txbxContent")):
+            content += [child for child in box if child.tag in (f"{_W}p", f"{_W}tbl")]
+        for graphic in [e for e in host.iter(f"{_W}drawing", f"{_W}pict", f"{_MC}AlternateContent")
+                        if next(e.iter(f"{_W}txbxContent"), None) is not None]:
+            if graphic.getparent() is not None:
+                _remove(graphic)
+        for block in reversed(content):
+            host.addnext(block)
+
+
+def _remove(element) -> None:
+    parent = element.getparent()
+    if parent is not None:
+        parent.remove(element)
 
 
 def _intact_zip(data: bytes) -> bool:
