@@ -76,6 +76,7 @@ def read_table(path: Path, sheet: str | None = None):
             with pd.ExcelFile(path) as book:
                 name = sheet if sheet in book.sheet_names else book.sheet_names[0]
                 table = pd.read_excel(book, sheet_name=name, dtype=str, keep_default_na=False)
+            check_formulas_have_values(path, name)
         else:
             raise QualcodeError(f"unsupported table type {path.suffix!r} (use .csv or .xlsx)", path)
     except QualcodeError:
@@ -88,6 +89,20 @@ def read_table(path: Path, sheet: str | None = None):
         raise QualcodeError("empty table", path, 1)
     table.columns = [str(column).strip() for column in table.columns]
     return table
+
+
+def check_formulas_have_values(path: Path, sheet: str) -> None:
+    """Formula cells are read by the value Excel saved with them; a formula without one (a file
+    written by a script, never opened in Excel) would read as empty and its row be skipped unseen."""
+    from openpyxl import load_workbook
+
+    formulas = load_workbook(path, read_only=True, data_only=False)[sheet]
+    values = load_workbook(path, read_only=True, data_only=True)[sheet]
+    for formula_row, value_row in zip(formulas.iter_rows(), values.iter_rows()):
+        for formula, value in zip(formula_row, value_row):
+            if formula.data_type == "f" and value.value is None:
+                raise QualcodeError(f"sheet '{sheet}' cell {formula.coordinate} is a formula with no saved value: "
+                                    "open and save the file in Excel, or paste the values", path, formula.row)
 
 
 def read_coded(path: Path):

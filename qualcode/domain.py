@@ -42,6 +42,7 @@ class Transcript:
     turns: tuple[Turn, ...]
     source: Path | None = None
     encoding: str = "utf-8"
+    group: str = ""  # the subfolder of the source folder the file was in ("site_a/2024"), if any
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from ..coded import is_blank
 from ..domain import Transcript
 from ..errors import QualcodeError
 from ..fsutil import csv_text, deterministic_zip, write_bytes
+from ..ingest import grouped
 from ..ingest.captions import WEBVTT, caption_turns, is_webvtt, parse_captions
 from ..ingest.docx import document_layout, open_docx
 from ..ingest.table import DOCUMENT, SPEAKER, TEXT, documents_of
@@ -191,7 +192,7 @@ def table_rows(transcript: Transcript, document: PseudonymisedDocument) -> tuple
     from ..coded import read_table
 
     table = read_table(transcript.source)
-    records = documents_of(table, transcript.source)[transcript.document]
+    records = documents_of(table, transcript.source)[transcript.document.removeprefix(grouped(transcript.group, ""))]
     rows = [[_cell(column, value, turn, document) for column, value in record.items()]
             for (_row, record), turn in zip(records, document.turns)]
     return list(table.columns), rows

@@ -6,14 +6,15 @@ knows where the text came from. ``READERS`` is the one table of supported format
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 from ..cases import CASES_FILENAME
 from ..config import Settings
 from ..domain import Transcript
 from ..errors import QualcodeError
-from ..fsutil import is_within
+from ..fsutil import OUTPUT_MARKER, is_within
 from .captions import read_captions
 from .docx import read_docx
 from .table import read_table_transcripts
@@ -38,25 +39,44 @@ READERS: dict[str, Callable[[Path, Settings], list[Transcript]]] = {
 
 
 def discover(source: Path) -> list[Path]:
-    """The transcript files of a folder (or one file), sorted by name.
+    """The transcript files of a folder and its subfolders (or one file), sorted by path.
 
-    The register (``participants.csv``) is never a transcript. A symlink is listed wherever it
-    leads: :func:`read_corpus` refuses one that leads outside the folder, as a failure of that file.
+    The register (``participants.csv``) is never a transcript; hidden files and folders are
+    skipped, and so are the subfolders of a folder qualcode wrote (its ``original_format/`` copies
+    are the same documents again). A symlink is listed wherever it leads: :func:`read_corpus`
+    refuses one that leads outside the folder, as a failure of that file.
     """
     source = Path(source)
     if not source.exists():
         raise QualcodeError("no such file or folder", source)
     if source.is_file():
         return [source]
-    found = []
-    for path in sorted(source.iterdir(), key=lambda p: p.name):
-        if path.name in NOT_TRANSCRIPTS or path.name.startswith(".") or path.suffix.lower() not in READERS:
-            continue
-        if path.is_file() or path.is_symlink():
-            found.append(path)
+    found = [path for path in _walk(source)
+             if path.name not in NOT_TRANSCRIPTS and path.suffix.lower() in READERS
+             and (path.is_file() or path.is_symlink())]
     if not found:
         raise QualcodeError(f"no transcripts found (looked for {', '.join(sorted(READERS))})", source)
     return found
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    own_output = (folder / OUTPUT_MARKER).exists()
+    for path in sorted(folder.iterdir(), key=lambda p: p.name):
+        if path.name.startswith("."):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            if not own_output:
+                yield from _walk(path)
+        else:
+            yield path
+
+
+def group_of(path: Path, source: Path) -> str:
+    """The subfolder of ``source`` that ``path`` is in, as ``a/b`` ("" at the top)."""
+    if not Path(source).is_dir():
+        return ""
+    folder = Path(path).parent.relative_to(source)
+    return "" if folder == Path(".") else folder.as_posix()
 
 
 def read_source(path: Path, settings: Settings) -> list[Transcript]:
@@ -96,7 +116,17 @@ def _read_inside(path: Path, source: Path, settings: Settings) -> list[Transcrip
     """Read one file of ``source``; a symlink that leads out of a source folder is refused, not followed."""
     if source.is_dir() and path.is_symlink() and not is_within(path.resolve(), source.resolve()):
         raise QualcodeError("refusing a symlink that points outside the source folder", path)
-    return read_source(path, settings)
+    group = group_of(path, source)
+    if not group:
+        return read_source(path, settings)
+    # a subfolder's documents are named by it too, so site_a/01.txt and site_b/01.txt stay apart
+    return [dataclasses.replace(transcript, group=group, document=grouped(group, transcript.document))
+            for transcript in read_source(path, settings)]
+
+
+def grouped(group: str, document: str) -> str:
+    """A document's id with its subfolder in front (``site_a/2024``, ``01`` -> ``site_a_2024_01``)."""
+    return f"{group.replace('/', '_')}_{document}" if group else document
 
 
 def failure_lines(failures: Sequence[QualcodeError]) -> list[str]:
@@ -110,6 +140,6 @@ def failure_lines(failures: Sequence[QualcodeError]) -> list[str]:
 def encoding_warnings(transcripts: Sequence[Transcript]) -> list[str]:
     """A note per file that was not UTF-8: cp1252 reads almost any bytes, so the researcher should
     check that its accented letters and quotes came out right."""
-    sources = dict.fromkeys(t.source for t in transcripts if not t.encoding.startswith("utf-8"))
+    sources = dict.fromkeys(t.source for t in transcripts if not t.encoding.startswith("utf-"))
     return [f"{source}: not UTF-8, read as Windows-1252 (cp1252); check its accented letters and quotes"
             for source in sources]

@@ -73,7 +73,14 @@ class _Undecodable(Exception):
 
 
 def _decode_stream(read_chunks: Callable[[], Iterator[bytes]], path: Path | str) -> tuple[str, str]:
-    """UTF-8 first; at the first invalid byte, start again in cp1252 (which reads almost anything)."""
+    """UTF-16 when the file opens with its byte-order mark (Windows tools save "Unicode" text so);
+    else UTF-8 first and, at the first invalid byte, again in cp1252 (which reads almost anything)."""
+    head = _head(read_chunks())
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not head.startswith(codecs.BOM_UTF32_LE):
+        try:
+            return _decode_as("utf-16", read_chunks(), path), "utf-16"
+        except _Undecodable as error:
+            raise QualcodeError("unreadable encoding: it starts like UTF-16 but is not", path, error.line) from None
     try:
         text = _decode_as("utf-8-sig", read_chunks(), path)
     except _Undecodable as utf8_error:
@@ -81,33 +88,35 @@ def _decode_stream(read_chunks: Callable[[], Iterator[bytes]], path: Path | str)
             return _decode_as("cp1252", read_chunks(), path), "cp1252"
         except _Undecodable:
             raise QualcodeError("unreadable encoding: neither UTF-8 nor cp1252", path, utf8_error.line) from None
-    return text, ("utf-8-sig" if _starts_with_bom(read_chunks()) else "utf-8")
+    return text, ("utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8")
 
 
-def _starts_with_bom(chunks: Iterator[bytes]) -> bool:
-    """Whether the bytes open with a UTF-8 BOM, which the decoder drops silently (chunks may be tiny)."""
+def _head(chunks: Iterator[bytes], size: int = 4) -> bytes:
+    """The first ``size`` bytes, for byte-order marks (chunks may be tiny)."""
     head = b""
     for chunk in chunks:
-        head += chunk[:len(codecs.BOM_UTF8) - len(head)]
-        if len(head) == len(codecs.BOM_UTF8):
+        head += chunk[:size - len(head)]
+        if len(head) == size:
             break
-    return head == codecs.BOM_UTF8
+    return head
 
 
 def _decode_as(encoding: str, chunks: Iterator[bytes], path: Path | str) -> str:
-    """The text in one encoding with LF newlines, decoded incrementally; NUL bytes and a text of
-    only whitespace are refused. A CR ending a chunk is held back in case an LF starts the next."""
+    """The text in one encoding with LF newlines, decoded incrementally; NUL characters (a binary
+    file) and a text of only whitespace are refused. A CR ending a chunk is held back in case an LF
+    starts the next."""
     decoder = codecs.getincrementaldecoder(encoding)()
     pieces: list[str] = []
     line, held = 1, ""
     for chunk in chunks:
-        if b"\x00" in chunk:
+        decoded = _decode_chunk(decoder, chunk, line)
+        if "\x00" in decoded:
             raise QualcodeError("NUL byte found: this looks like a binary file, not a transcript", path,
-                                line + chunk.count(b"\n", 0, chunk.index(b"\x00")))
-        piece = held + _decode_chunk(decoder, chunk, line)
+                                line + decoded.count("\n", 0, decoded.index("\x00")))
+        piece = held + decoded
         held = "\r" if piece.endswith("\r") else ""
         pieces.append(normalise_newlines(piece.removesuffix(held)))
-        line += chunk.count(b"\n")
+        line += decoded.count("\n")
     pieces.append(normalise_newlines(held + _decode_chunk(decoder, b"", line, final=True)))
     if all(piece.isspace() or not piece for piece in pieces):
         raise QualcodeError("empty file: no text to process", path, 1)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ..domain import UNKNOWN_SPEAKER, Transcript, Turn
+from ..ingest import grouped
 from ..ingest.table import ID
 from ..ingest.text import format_transcript
 from ..register import Register, normalise
@@ -71,12 +72,13 @@ class StagePlan:
 
 
 def source_label(transcript: Transcript) -> str:
-    """How the review log and the key name a document: its file, plus the group for tables."""
+    """How the review log and the key name a document: its file (under its subfolder), plus the
+    group for tables."""
     if transcript.source is None:
         return transcript.document
-    if transcript.document == transcript.source.stem:
-        return transcript.source.name
-    return f"{transcript.source.name}#{transcript.document}"
+    name = f"{transcript.group}/{transcript.source.name}" if transcript.group else transcript.source.name
+    return name if transcript.document == grouped(transcript.group, transcript.source.stem) \
+        else f"{name}#{transcript.document}"
 
 
 def keeps_label(label: str, is_interviewer: bool) -> bool:
