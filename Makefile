@@ -19,7 +19,7 @@ CI_CLAIMS ?= datasets/ci_claims_two_coders
 MODEL_DIR ?= $(OUT)/model
 LABELLED ?= $(REVIEWED)
 
-.PHONY: run test pseudonymise code matrices report qdpx qdc review agreement agreement-ci train evaluate bench quality clean
+.PHONY: run test pseudonymise code matrices report qdpx qdc review agreement agreement-ci train evaluate bench bench-register bench-scaling quality clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -69,7 +69,15 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 bench: $(STAMP)
-	$(PY) benchmarks/bench_pipeline.py
+	$(PY) benchmarks/bench_pipeline.py --section pseudonymise --section coding
+
+# issue 11: a run's cost grows linearly with its input (1, 2, 4, 8 MB; takes about half an hour)
+bench-scaling: $(STAMP)
+	$(PY) benchmarks/bench_scaling.py
+
+# issue 11: pseudonymising with a register of 10,000 people costs at most 1.5x a register of 10
+bench-register: $(STAMP)
+	$(PY) benchmarks/bench_pipeline.py --section register_scale --words 40000
 
 # coding quality on the real data sets, against the figures in the issues
 quality: $(STAMP)

@@ -221,6 +221,21 @@ def _recover_swap(final: Path) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
+def check_expanded_size(path: Path, limit_mb: float) -> None:
+    """Refuse a zip container (.docx, .xlsx) that would unzip to more than ``limit_mb``, before
+    anything is unzipped: a small file that expands to gigabytes (a zip bomb) would take the run's
+    memory. The sizes come from the zip's own directory; a member that lies about its size fails
+    its checksum when read."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            expanded = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError):
+        return  # not a zip: the reader says what is wrong with it
+    if expanded > limit_mb * 1e6:
+        raise QualcodeError(f"unzips to {expanded / 1e6:,.0f} MB, over the limit of {limit_mb:,.0f} MB "
+                            "(raise it with QUALCODE_MAX_EXPANDED_MB)", path)
+
+
 def deterministic_zip(entries: list[tuple[str, bytes]]) -> bytes:
     """A zip with fixed dates and permissions, so equal entries give equal bytes (.xlsx, .qdpx)."""
     buffer = io.BytesIO()

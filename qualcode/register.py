@@ -29,9 +29,11 @@ detective inspector sergeant constable chief superintendent officer councillor c
 di ds dc pc dci dcs sgt insp supt pcso
 """.split())  # words that are not part of anyone's name
 _SPACES = re.compile(r"\s+")
+_WORD = re.compile(r"\w+")
 _POSSESSIVE = re.compile(r"['’]s?$")
 
 
+@lru_cache(maxsize=1 << 18)  # called for every name, alias and detection, many times over
 def normalise(text: str) -> str:
     """The form originals are compared and keyed in: folded (see :func:`fold`), spaces collapsed,
     no possessive. "Siobhán" and "SIOBHAN" are one person and get one pseudonym."""
@@ -139,6 +141,16 @@ class Register:
                     index.setdefault(normalise(form), person)
         return index
 
+    @cached_property
+    def _by_word(self) -> dict[str, list[Person]]:
+        """Each normalised word of a name or alias -> the people whose names hold it, so a lookup
+        costs the same for a register of 10 people or 10,000."""
+        index: dict[str, list[Person]] = {}
+        for person in self.people:
+            for word in {word for name in person.names for word in _WORD.findall(fold(name))}:
+                index.setdefault(word, []).append(person)
+        return index
+
     def find(self, text: str) -> Person | None:
         """The person whose name, alias or speaker label is ``text`` (any case), if any."""
         return self._by_form.get(normalise(text))
@@ -154,7 +166,9 @@ class Register:
         if exact is not None:
             return exact
         best, best_length = None, 0
-        for person in self.people:
+        words = set(_WORD.findall(fold(text)))
+        candidates = sorted({person.row: person for word in words for person in self._by_word.get(word, ())}.items())
+        for _row, person in candidates:
             own = {word.casefold() for name in person.names for word in name.split()}
             given = [w for w in person.name.split() if w.casefold().strip(".") not in HONORIFICS]
             for form in person.names:

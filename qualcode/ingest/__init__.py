@@ -14,7 +14,7 @@ from ..cases import CASES_FILENAME
 from ..config import Settings
 from ..domain import Transcript
 from ..errors import QualcodeError
-from ..fsutil import OUTPUT_MARKER, is_within
+from ..fsutil import OUTPUT_MARKER, check_expanded_size, is_within
 from .captions import read_captions
 from .docx import read_docx
 from .table import read_table_transcripts
@@ -84,7 +84,38 @@ def read_source(path: Path, settings: Settings) -> list[Transcript]:
     reader = READERS.get(Path(path).suffix.lower())
     if reader is None:
         raise QualcodeError(f"unsupported file type {Path(path).suffix!r}", path)
-    return reader(Path(path), settings)
+    limits = settings.limits
+    try:
+        size = Path(path).stat().st_size
+    except OSError as error:
+        raise QualcodeError(f"cannot read file ({error.strerror})", path) from None
+    if size > limits.file_mb * 1e6:
+        raise QualcodeError(f"{size / 1e6:,.0f} MB, over the limit of {limits.file_mb:,.0f} MB for one file "
+                            "(raise it with QUALCODE_MAX_FILE_MB)", path)
+    if Path(path).suffix.lower() in ZIPPED:
+        check_expanded_size(Path(path), limits.expanded_mb)
+    transcripts = reader(Path(path), settings)
+    for transcript in transcripts:
+        check_line_length(transcript, limits.line_chars, path)
+    return transcripts
+
+
+ZIPPED = frozenset({".docx", ".xlsx"})
+
+
+def check_line_length(transcript: Transcript, limit: int, path: Path) -> None:
+    """A line longer than ``limit`` is refused with its line number: NER and matching on one
+    20 MB line would take minutes and gigabytes, and no transcript has such a line."""
+    text, start, line = transcript.text, 0, 1
+    while True:  # one find per line: linear, where a regex for "a long line" backtracks on every short one
+        newline = text.find("\n", start)
+        end = len(text) if newline < 0 else newline
+        if end - start > limit:
+            raise QualcodeError(f"a line of over {limit:,} characters (raise the limit with "
+                                "QUALCODE_MAX_LINE_CHARS); split it into turns or paragraphs", path, line)
+        if newline < 0:
+            return
+        start, line = newline + 1, line + 1
 
 
 def read_corpus(source: Path, settings: Settings, failures: list[QualcodeError] | None = None) -> list[Transcript]:

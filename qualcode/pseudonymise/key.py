@@ -8,13 +8,14 @@ names, so it is written owner-only under ``secure/`` and never beside the output
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from ..errors import QualcodeError
 from ..fsutil import OUTPUT_MARKER, write_secure_text
@@ -108,6 +109,7 @@ class PseudonymKey:
         taken = set(self.people.values())
         real = {normalise(part) for name in register.all_names for part in name.split()}
         free_names = (name for name in pseudonym_names() if normalise(name) not in real and name not in taken)
+        labels = itertools.count(self._next_number(taken, "P"))  # counted once: a register may list 10,000 people
         for person in register.people:
             key = normalise(person.name)
             if key in self.people:
@@ -115,9 +117,9 @@ class PseudonymKey:
             if person.pseudonym:
                 pseudonym = person.pseudonym.strip("[] ")
             elif style == "label":
-                pseudonym = f"P{self._next_number(taken, 'P'):02d}"
+                pseudonym = _free_label(labels, taken)
             else:
-                pseudonym = next(free_names, None) or f"P{self._next_number(taken, 'P'):02d}"
+                pseudonym = next(free_names, None) or _free_label(labels, taken)
             self.people[key] = pseudonym
             self.originals.setdefault(pseudonym, person.name)
             taken.add(pseudonym)
@@ -167,6 +169,11 @@ class PseudonymKey:
         pattern = re.compile(rf"^{re.escape(label)}\s?(\d+)$")
         numbers = [int(match.group(1)) for value in values if (match := pattern.match(value))]
         return max(numbers, default=0) + 1
+
+
+def _free_label(numbers: Iterator[int], taken: set[str]) -> str:
+    """The next ``P07``-style label no one has yet."""
+    return next(label for label in (f"P{number:02d}" for number in numbers) if label not in taken)
 
 
 def fingerprint(text: str) -> str:

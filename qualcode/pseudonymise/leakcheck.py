@@ -18,7 +18,7 @@ from typing import Iterator
 from ..errors import QualcodeError
 from ..letters import LOWER, UPPER
 from ..register import Register, fold
-from .recognizers import PERSON, TrieRecognizer
+from .recognizers import PERSON, DenyListRecognizer
 
 
 _WORD_BREAK = re.compile(rf"(?<=[{LOWER}])(?=[{UPPER}])|(?<=[{UPPER}])(?=[{UPPER}][{LOWER}])"
@@ -65,7 +65,7 @@ def find_leaks(folder: Path, register: Register) -> list[Leak]:
         for name in (*person.names, person.organisation):
             if name.strip():
                 rows.setdefault(fold(" ".join(name.split())), person.row)
-    names = TrieRecognizer.deny_list(rows, PERSON, "leak_check", capitalised_only=register.everyday_words)
+    names = DenyListRecognizer.deny_list(rows, PERSON, "leak_check", capitalised_only=register.everyday_words)
 
     def row_of(text: str, start: int, end: int) -> int:
         return rows.get(fold(" ".join(text[start:end].split())), 0)

@@ -15,7 +15,7 @@ from typing import Callable, Iterable, Sequence
 from ..letters import UPPER
 from ..register import HONORIFICS, Register, normalise
 from .analyse import Detection
-from .recognizers import DETECTOR_PRIORITY, NER_ENTITIES, PERSON, PROPAGATION, TrieRecognizer
+from .recognizers import DETECTOR_PRIORITY, NER_ENTITIES, PERSON, PROPAGATION, DenyListRecognizer
 
 _NAME_PART = re.compile(rf"^[{UPPER}][\w'’-]{{2,}}$")
 _POSSESSIVE = re.compile(r"['’]s?$")
@@ -32,7 +32,7 @@ def name_parts(name: str, common_words: frozenset[str] = frozenset()) -> list[st
     for token in name.split():
         token = _POSSESSIVE.sub("", token.strip(".,;:()\"“”"))
         folded = token.casefold()
-        if _NAME_PART.match(token) and not token.isupper() and folded not in HONORIFICS | common_words:
+        if _NAME_PART.match(token) and not token.isupper() and folded not in HONORIFICS and folded not in common_words:
             parts.append(token)
     return parts
 
@@ -76,13 +76,13 @@ def full_names(found: Iterable[tuple[str, str]], register: Register) -> dict[str
     return wholes
 
 
-def propagation_recognizers(terms: dict[str, dict[str, str]]) -> list[TrieRecognizer]:
+def propagation_recognizers(terms: dict[str, dict[str, str]]) -> list[DenyListRecognizer]:
     """Case-sensitive whole-word deny lists: "Rob" the name, not "rob" the verb."""
-    return [TrieRecognizer.deny_list(found, entity, PROPAGATION, fold_case=False)
+    return [DenyListRecognizer.deny_list(found, entity, PROPAGATION, fold_case=False)
             for entity, found in sorted(terms.items()) if found]
 
 
-def propagate(text: str, recognizers: Sequence[TrieRecognizer], offset: int = 0) -> list[Detection]:
+def propagate(text: str, recognizers: Sequence[DenyListRecognizer], offset: int = 0) -> list[Detection]:
     return [
         Detection(offset + result.start, offset + result.end, result.entity_type, PROPAGATION,
                   round(float(result.score), 4))
@@ -91,7 +91,7 @@ def propagate(text: str, recognizers: Sequence[TrieRecognizer], offset: int = 0)
     ]
 
 
-def propagate_into_gaps(text: str, kept: Sequence[Detection], recognizers: Sequence[TrieRecognizer]) -> list[Detection]:
+def propagate_into_gaps(text: str, kept: Sequence[Detection], recognizers: Sequence[DenyListRecognizer]) -> list[Detection]:
     """Propagation again in the text that no kept span covers.
 
     A deny list matches each place once, longest term first. So a long NER slip ("techUK and the

@@ -26,7 +26,7 @@ from .key import PseudonymKey
 from .leakcheck import file_name_readings
 from .propagate import (full_names, lower_case_words, name_parts, propagate, propagate_into_gaps, propagation_recognizers,
                         propagation_terms, resolve_overlaps)
-from .recognizers import ENTITY_TYPES, PERSON, ROLE, GenericBodies, RoleLexicon, TrieRecognizer, shipped_generic_bodies
+from .recognizers import ENTITY_TYPES, PERSON, ROLE, GenericBodies, RoleLexicon, DenyListRecognizer, shipped_generic_bodies
 
 LOG_COLUMNS = ("document", "start", "end", "entity_type", "original", "replacement", "detector", "score")
 _NEUTRAL_LABEL = re.compile(r"^(?:P|T|R)\d{1,3}$")
@@ -131,7 +131,7 @@ def found_strings(transcripts: Sequence[Transcript], detections: Sequence[Sequen
 
 
 def file_name_matcher(register: Register, found: Sequence[tuple[str, str]], common_words: frozenset[str],
-                      terms: Sequence[str]) -> TrieRecognizer:
+                      terms: Sequence[str]) -> DenyListRecognizer:
     """What may not appear in an output file name: every register name, alias and organisation,
     every detected string and propagation term, and each capitalised word of three letters or more
     of a detected string that the corpus never writes in lower case ("Harrowfield" of
@@ -139,10 +139,10 @@ def file_name_matcher(register: Register, found: Sequence[tuple[str, str]], comm
     "Rachel.txt" does, and a neutral id for a harmless name costs nothing."""
     words = {part for _entity_type, text in found for part in name_parts(text, common_words)}
     known = {*register.all_names, *register.organisations, *(text for _entity_type, text in found), *terms, *words}
-    return TrieRecognizer.deny_list(sorted(term for term in known if term.strip()), PERSON, "file_names")
+    return DenyListRecognizer.deny_list(sorted(term for term in known if term.strip()), PERSON, "file_names")
 
 
-def identifying_name(source_name: str, document: str, matcher: TrieRecognizer) -> bool:
+def identifying_name(source_name: str, document: str, matcher: DenyListRecognizer) -> bool:
     """Whether a document's name may not be used for its output file.
 
     It may not when any reading of it (:func:`~.leakcheck.file_name_readings`: CamelCase, ``_``,
