@@ -3,7 +3,6 @@ with a byte-order mark, and formula cells in an input spreadsheet."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import openpyxl
 import pytest

@@ -5,7 +5,6 @@ shows the traceback); ``--out`` naming a file is a clear error."""
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner

@@ -21,7 +21,7 @@ from qualcode.errors import QualcodeError
 from qualcode.refine import (NO_REVIEWS, NO_TERMS, SUMMARY_COLUMNS, WORKBOOK_NAME, build_report,
                              distinctive_terms, format_summary, parse_evidence, run_codebook_report)
 
-from conftest import DEFAULT_CODEBOOK, ROOT, SAMPLE
+from conftest import DEFAULT_CODEBOOK, ROOT
 
 REVIEWED_SAMPLE = ROOT / "reviews_sample" / "coded_segments_reviewed.xlsx"
 SHEETS = ["summary", "rejected_keywords", "added_by_analysts", "never_applied", "overlapping_codes",
