@@ -17,8 +17,8 @@ from sklearn.metrics import cohen_kappa_score
 from qualcode.cli import main
 from qualcode.errors import QualcodeError
 from qualcode.fsutil import ZIP_DATE_TIME
-from qualcode.reliability import (agreement, compare, format_report, load_coder_table, run_agreement,
-                                  write_agreement_xlsx)
+from qualcode.reliability import (agreement, cohen_kappa, compare, format_report, load_coder_table, nominal_alpha,
+                                  run_agreement, write_agreement_xlsx)
 
 CI_CLAIMS = "ci_claims_two_coders"
 CODER_FILES = {"annotator_1": "annotator_1.csv", "annotator_2": "annotator_2.csv", "gold": "gold.json"}
@@ -306,3 +306,34 @@ def test_ci_claims_missing_id_is_reported(ci_coders, datasets, tmp_path):
     comparison = compare(ci_coders["annotator_1"], load_coder_table(trimmed))
     assert [(entry.id, entry.issue) for entry in comparison.unmatched] == [("C986", "only in A")]
     assert comparison.report.n_items == 112
+
+
+# --- published worked examples: the numbers, not the plumbing ----------------------------------
+
+def test_cohen_kappa_on_a_textbook_2x2_table():
+    """The worked example of Wikipedia's "Cohen's kappa" article (50 grant proposals, two readers):
+    both yes 20, A yes / B no 5, A no / B yes 10, both no 15. By hand: p_o = 35/50 = 0.70;
+    p_yes = 25/50 * 30/50 = 0.30, p_no = 25/50 * 20/50 = 0.20, p_e = 0.50; kappa = 0.20/0.50 = 0.40."""
+    a = ["yes"] * 20 + ["yes"] * 5 + ["no"] * 10 + ["no"] * 15
+    b = ["yes"] * 20 + ["no"] * 5 + ["yes"] * 10 + ["no"] * 15
+    assert cohen_kappa(a, b) == pytest.approx(0.40)
+    report = agreement([[x] for x in a], [[x] for x in b], ["no", "yes"])
+    assert report.single_label.percent == pytest.approx(0.70) and report.single_label.kappa == pytest.approx(0.40)
+
+
+def test_alpha_on_krippendorffs_binary_example():
+    """Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", section A: two observers,
+    ten units, binary data, no missing values; alpha = 0.095."""
+    observer_a = [0, 1, 0, 0, 0, 0, 0, 0, 1, 0]
+    observer_b = [1, 1, 1, 0, 0, 1, 0, 0, 0, 0]
+    assert nominal_alpha(observer_a, observer_b) == pytest.approx(0.095, abs=5e-4)
+
+
+def test_alpha_on_krippendorffs_example_with_missing_values():
+    """Krippendorff (2011), section C: four observers, twelve units, nominal values 1-5 with missing
+    values (None); the paper's nominal alpha is 0.743."""
+    observers = [[1, 2, 3, 3, 2, 1, 4, 1, 2, None, None, None],
+                 [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, None, 3],
+                 [None, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, None],
+                 [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, None]]
+    assert nominal_alpha(*observers) == pytest.approx(0.743, abs=5e-4)

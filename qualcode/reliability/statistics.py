@@ -93,15 +93,17 @@ def cohen_kappa(values_a: Sequence[Hashable], values_b: Sequence[Hashable]) -> f
     return float(cohen_kappa_score(list(values_a), list(values_b)))
 
 
-def nominal_alpha(values_a: Sequence[Hashable], values_b: Sequence[Hashable]) -> float:
-    """``krippendorff.alpha`` (nominal) for two coders; NaN where there is no variation."""
+def nominal_alpha(*coders: Sequence[Hashable | None]) -> float:
+    """``krippendorff.alpha`` (nominal) for two or more coders' aligned values, ``None`` where a
+    coder left a unit uncoded (a missing value, which alpha handles and kappa cannot); NaN where
+    there is no variation."""
     import krippendorff
 
-    values = sorted(set(values_a) | set(values_b))
+    values = sorted({value for coder in coders for value in coder if value is not None}, key=repr)
     if len(values) < 2:
         return NAN
-    index = {value: position for position, value in enumerate(values)}
-    data = [[index[value] for value in values_a], [index[value] for value in values_b]]
+    index = {value: float(position) for position, value in enumerate(values)}
+    data = [[NAN if value is None else index[value] for value in coder] for coder in coders]
     return float(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"))
 
 
