@@ -143,3 +143,26 @@ class Coding:
     scores: Mapping[str, float]
     codes: tuple[str, ...]
     evidence: str = ""
+
+
+# -- what pseudonymise hands on: read by the keep-format writer (export), so it lives here ------------
+
+@dataclass(frozen=True)
+class PseudonymisedTurn:
+    """A turn after replacement. ``replacements`` are (start, end, pseudonym) spans of the original
+    turn's text, so a copy in the source format (``--keep-format``) can replace the same spans."""
+
+    speaker: str
+    text: str
+    timestamp: str | None
+    replacements: tuple[tuple[int, int, str], ...] = ()
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class PseudonymisedDocument:
+    source_name: str
+    document: str
+    text: str
+    speakers: set[str] = field(default_factory=set)
+    turns: list[PseudonymisedTurn] = field(default_factory=list)

@@ -21,7 +21,7 @@ from typing import Callable, Iterable, Sequence
 from zipfile import ZipFile
 
 from ..coded import is_blank
-from ..domain import Transcript
+from ..domain import PseudonymisedDocument, PseudonymisedTurn, Transcript
 from ..errors import QualcodeError
 from ..fsutil import csv_text, deterministic_zip, write_bytes
 from ..ingest import grouped
@@ -29,7 +29,6 @@ from ..ingest.captions import WEBVTT, caption_turns, is_webvtt, parse_captions
 from ..ingest.docx import document_layout, open_docx
 from ..ingest.table import DOCUMENT, SPEAKER, TEXT, documents_of
 from ..ingest.text import read_text
-from ..pseudonymise.stage import PseudonymisedDocument, PseudonymisedTurn
 from .xlsx import new_workbook, write_table, xlsx_bytes
 
 Edit = tuple[int, int, str]  # replace text[start:end] with the string

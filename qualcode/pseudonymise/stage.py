@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Iterable, Iterator, Sequence
 
-from ..domain import UNKNOWN_SPEAKER, Transcript, Turn
+from ..domain import UNKNOWN_SPEAKER, PseudonymisedDocument, PseudonymisedTurn, Transcript, Turn
 from ..ingest import grouped
 from ..ingest.table import ID
 from ..ingest.text import format_transcript
@@ -42,27 +42,6 @@ class LogRow:
     replacement: str
     detector: str
     score: float
-
-
-@dataclass(frozen=True)
-class PseudonymisedTurn:
-    """A turn after replacement. ``replacements`` are (start, end, pseudonym) spans of the original
-    turn's text, so a copy in the source format (``--keep-format``) can replace the same spans."""
-
-    speaker: str
-    text: str
-    timestamp: str | None
-    replacements: tuple[tuple[int, int, str], ...] = ()
-    attributes: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class PseudonymisedDocument:
-    source_name: str
-    document: str
-    text: str
-    speakers: set[str] = field(default_factory=set)
-    turns: list[PseudonymisedTurn] = field(default_factory=list)
 
 
 @dataclass
@@ -174,10 +153,12 @@ def consistent_entity_types(texts: Sequence[str], detections: Sequence[Sequence[
 
 def plan(transcripts: Sequence[Transcript], detections: Sequence[Sequence[Detection]], register: Register,
          key: PseudonymKey, lexicon: RoleLexicon, style: str) -> StagePlan:
-    """Decide every replacement of the corpus, updating ``key`` in place."""
-    from presidio_anonymizer import AnonymizerEngine
-    from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
+    """Decide every replacement of the corpus, updating ``key`` in place.
 
+    Four steps: settle the detections (generic bodies out, one entity type per string), settle
+    who is who (:func:`assign_people`), build the corpus-wide :class:`Replacer`, then replace each
+    document in order (:func:`plan_document`).
+    """
     key.assign_people(register, style)
     generic = GenericBodies(shipped_generic_bodies(), register)
     units = analysed_units(transcripts)
@@ -187,67 +168,106 @@ def plan(transcripts: Sequence[Transcript], detections: Sequence[Sequence[Detect
     found = found_strings(transcripts, detections, register)
     common_words = lower_case_words(texts)
     terms = propagation_terms(found, common_words, generic.is_generic)
-    # Full names first, in corpus order. A first name or surname, found alone by NER or as a
-    # propagation term, shares the pseudonym of the full names it is part of when they are all one
-    # person ("Carl" and "Carl Miller"); an ambiguous one ("David": three people) gets a number of
-    # its own rather than someone else's pseudonym. The register's own names map to their person.
+    assign_people(key, register, found, terms[PERSON])
+    replacer = Replacer(key, register, lexicon, generic, propagation_recognizers(terms))
+    file_names = file_name_matcher(register, found, common_words, [term for group in terms.values() for term in group])
+    documents, log = [], []
+    text_detections = iter(detections)
+    for transcript in transcripts:
+        document, rows = plan_document(transcript, text_detections, replacer, file_names)
+        documents.append(document)
+        log.extend(rows)
+    return StagePlan(documents, log)
+
+
+def assign_people(key: PseudonymKey, register: Register, found: Sequence[tuple[str, str]],
+                  person_terms: Iterable[str]) -> None:
+    """Give every detected person a pseudonym, full names first, in corpus order.
+
+    A first name or surname, found alone by NER or as a propagation term, shares the pseudonym of
+    the full names it is part of when they are all one person ("Carl" and "Carl Miller"); an
+    ambiguous one ("David": three people) gets a number of its own rather than someone else's
+    pseudonym. The register's own names map to their person.
+    """
     people = [text for entity_type, text in found if entity_type == PERSON]
     for text in people:
         if len(text.split()) > 1 or register.find(text):
             key.replacement(PERSON, text, register)
     wholes = full_names(found, register)
-    for text in [*people, *terms[PERSON]]:
+    for text in [*people, *person_terms]:
         pseudonyms = {key.replacement(PERSON, whole, register) for whole in sorted(wholes.get(normalise(text), ()))}
         if len(pseudonyms) == 1 and not register.find(text):
             key.alias(PERSON, text, pseudonyms.pop())
         key.replacement(PERSON, text, register)
-    propagators = propagation_recognizers(terms)
-    anonymizer = AnonymizerEngine()
-    file_names = file_name_matcher(register, found, common_words, [term for group in terms.values() for term in group])
 
-    def replace(entity_type: str, original: str) -> str:
-        descriptor = lexicon.descriptor(original) if entity_type == ROLE else ""
-        return f"[{key.replacement(entity_type, original, register, descriptor)}]"
 
-    operators = {entity_type: OperatorConfig("custom", {"lambda": lambda original, e=entity_type: replace(e, original)})
-                 for entity_type in ENTITY_TYPES}
+class Replacer:
+    """Replaces the detections of one text, and what propagation finds in it, through Presidio's
+    ``AnonymizerEngine`` with custom operators that read the key: one mapping for text, labels and log."""
 
-    def pseudonymise(text: str, detected: Sequence[Detection]) -> tuple[str, list[Detection], list[str]]:
-        """One text with its detections and propagated terms replaced; also the spans and their pseudonyms."""
-        spans = resolve_overlaps(text, [*detected, *generic.drop_inside(text, propagate(text, propagators))])
-        spans = resolve_overlaps(text, [*spans, *generic.drop_inside(text, propagate_into_gaps(text, spans, propagators))])
+    def __init__(self, key: PseudonymKey, register: Register, lexicon: RoleLexicon, generic: GenericBodies,
+                 propagators: Sequence[DenyListRecognizer]):
+        from presidio_anonymizer import AnonymizerEngine
+        from presidio_anonymizer.entities import OperatorConfig
+
+        self.key, self.register, self.lexicon, self.generic, self.propagators = key, register, lexicon, generic, propagators
+        self.anonymizer = AnonymizerEngine()
+        self.operators = {entity_type: OperatorConfig("custom", {"lambda": lambda original, e=entity_type:
+                                                                 self.pseudonym(e, original)})
+                          for entity_type in ENTITY_TYPES}
+
+    def pseudonym(self, entity_type: str, original: str) -> str:
+        descriptor = self.lexicon.descriptor(original) if entity_type == ROLE else ""
+        return f"[{self.key.replacement(entity_type, original, self.register, descriptor)}]"
+
+    def spans(self, text: str, detected: Sequence[Detection]) -> list[Detection]:
+        """The spans to replace: detections and propagated terms, overlaps resolved, then propagation
+        again in the gaps a long lost span left."""
+        found = [*detected, *self.generic.drop_inside(text, propagate(text, self.propagators))]
+        spans = resolve_overlaps(text, found)
+        gaps = self.generic.drop_inside(text, propagate_into_gaps(text, spans, self.propagators))
+        return resolve_overlaps(text, [*spans, *gaps])
+
+    def replace(self, text: str, detected: Sequence[Detection]) -> tuple[str, list[Detection], list[str]]:
+        """One text with its spans replaced; also the spans and their pseudonyms."""
+        from presidio_anonymizer.entities import RecognizerResult
+
+        spans = self.spans(text, detected)
+        if not spans:
+            return text, [], []
         # Decide in reading order (the anonymizer works backwards), so numbering follows the text.
-        replacements = [replace(s.entity_type, text[s.start:s.end]) for s in spans]
+        replacements = [self.pseudonym(s.entity_type, text[s.start:s.end]) for s in spans]
         results = [RecognizerResult(s.entity_type, s.start, s.end, s.score) for s in spans]
         # Adjacent spans stay apart ("Rachel Okafor Priya Shah" is two people), as qualcode has already
         # resolved overlaps: Presidio's default would merge same-type neighbours split only by spaces.
-        anonymized = anonymizer.anonymize(text, results, operators, merge_entities_with_spaces=False)
-        return (anonymized.text if spans else text), spans, replacements
+        return self.anonymizer.anonymize(text, results, self.operators, merge_entities_with_spaces=False).text, \
+            spans, replacements
 
-    documents, log = [], []
-    text_detections = iter(detections)
-    for transcript in transcripts:
-        source_name = source_label(transcript)
-        identifying = identifying_name(source_name, transcript.document, file_names)
-        document = PseudonymisedDocument(source_name, key.document_id(source_name, transcript.document, identifying),
-                                         "")
-        for turn in transcript.turns:
-            text, spans, replacements = pseudonymise(turn.text, next(text_detections))
-            log.extend(log_rows(source_name, turn.start, turn.text, spans, replacements))
-            attributes = {}
-            for column, value in turn.attributes.items():  # cell offsets: the cell is its own text
-                attributes[column], cell_spans, cell_replacements = pseudonymise(value, next(text_detections))
-                log.extend(log_rows(f"{source_name} ({column}, turn {turn.index})", 0, value, cell_spans,
-                                    cell_replacements))
-            speaker = speaker_pseudonym(turn.speaker, turn.is_interviewer, register, key)
-            if not turn.is_interviewer:
-                document.speakers.add(speaker)
-            document.turns.append(PseudonymisedTurn(
-                speaker, text, turn.timestamp, tuple((s.start, s.end, r) for s, r in zip(spans, replacements)),
-                attributes))
-        document.text = format_transcript([(turn.speaker, turn.text, turn.timestamp) for turn in document.turns])
-        documents.append(document)
-    return StagePlan(documents, log)
+
+def plan_document(transcript: Transcript, detections: Iterator[Sequence[Detection]], replacer: Replacer,
+                  file_names: DenyListRecognizer) -> tuple[PseudonymisedDocument, list[LogRow]]:
+    """One document pseudonymised, and its log rows; ``detections`` yields each analysed text's, in order."""
+    key, register = replacer.key, replacer.register
+    source_name = source_label(transcript)
+    identifying = identifying_name(source_name, transcript.document, file_names)
+    document = PseudonymisedDocument(source_name, key.document_id(source_name, transcript.document, identifying), "")
+    log = []
+    for turn in transcript.turns:
+        text, spans, replacements = replacer.replace(turn.text, next(detections))
+        log.extend(log_rows(source_name, turn.start, turn.text, spans, replacements))
+        attributes = {}
+        for column, value in turn.attributes.items():  # cell offsets: the cell is its own text
+            attributes[column], cell_spans, cell_replacements = replacer.replace(value, next(detections))
+            log.extend(log_rows(f"{source_name} ({column}, turn {turn.index})", 0, value, cell_spans,
+                                cell_replacements))
+        speaker = speaker_pseudonym(turn.speaker, turn.is_interviewer, register, key)
+        if not turn.is_interviewer:
+            document.speakers.add(speaker)
+        document.turns.append(PseudonymisedTurn(
+            speaker, text, turn.timestamp, tuple((s.start, s.end, r) for s, r in zip(spans, replacements)),
+            attributes))
+    document.text = format_transcript([(turn.speaker, turn.text, turn.timestamp) for turn in document.turns])
+    return document, log
 
 
 def log_rows(document: str, offset: int, text: str, spans: Sequence[Detection],
