@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Iterable, Iterator, Sequence
 
@@ -250,8 +250,8 @@ def _tokens(folded: str) -> list[str]:
 class DenyListRecognizer(SpanRecognizer):
     """Whole-word matches of a list of terms (names, organisations), leftmost and longest first.
 
-    The terms are indexed by their first word, as tuples of tokens, so building and matching cost
-    the same for a register of 10 people or 10,000 (a regex alternation of 30,000 names takes
+    The terms are sets of token tuples (and of their prefixes), so building and matching cost the
+    same for a register of 10 people or 10,000 (a regex alternation of 30,000 names takes
     seconds to compile). Whitespace in a term matches any run of whitespace in the text; "Okafor"
     matches in "Okafor-led" and "Okafor's", never inside "Okaforth". Terms start with a word.
     """
@@ -259,14 +259,13 @@ class DenyListRecognizer(SpanRecognizer):
     def __init__(self, terms: Iterable[str], entity: str, name: str, score: float = 1.0, fold_case: bool = True,
                  capitalised_only: Iterable[str] = ()):
         self.terms: set[tuple[str, ...]] = set()
-        self.lengths: dict[str, list[int]] = {}
+        self.prefixes: set[tuple[str, ...]] = set()  # every start of a term, to stop a walk early
         for term in terms:
             tokens = tuple(_tokens(fold(" ".join(term.split()), case=fold_case)))
-            if tokens and tokens not in self.terms:
+            if tokens:
                 self.terms.add(tokens)
-                self.lengths.setdefault(tokens[0], []).append(len(tokens))
-        for lengths in self.lengths.values():
-            lengths.sort(reverse=True)
+                self.prefixes.update(tokens[:length] for length in range(1, len(tokens) + 1))
+        self.first_words = frozenset(tokens[0] for tokens in self.terms)
         super().__init__(entity, name, score, fold_case, frozenset(fold(t, fold_case) for t in capitalised_only))
 
     @classmethod
@@ -275,29 +274,41 @@ class DenyListRecognizer(SpanRecognizer):
         return cls(terms, entity, name, fold_case=fold_case, capitalised_only=capitalised_only)
 
     def folded_spans(self, folded: str) -> Iterator[tuple[int, int]]:
-        # Most texts hold no term at all: one C-level pass over their words says so.
-        if self.lengths.keys().isdisjoint(_WORD.findall(folded)):
+        # One C-level pass over the text's words finds the few that can start a term (most texts
+        # hold none); only their occurrences are looked at.
+        starts = self.first_words.intersection(_WORD.findall(folded))
+        if not starts:
             return
         position = 0
-        for word in _WORD.finditer(folded):
-            lengths = self.lengths.get(word.group())
-            if lengths is None or word.start() < position:
+        for word in _starts_pattern(frozenset(starts)).finditer(folded):
+            if word.start() < position:
                 continue
-            tokens, ends, at = [], [], word.start()
-            while len(tokens) < lengths[0] and (token := _TOKEN.match(folded, at)):
-                tokens.append(" " if token.group()[0].isspace() else token.group())
-                ends.append(at := token.end())
-            for length in lengths:
-                if length <= len(tokens) and tuple(tokens[:length]) in self.terms \
-                        and self._whole(folded, word.start(), ends[length - 1]):
-                    yield word.start(), ends[length - 1]
-                    position = ends[length - 1]
+            # walk the text token by token while it is still the start of some term; keep the longest
+            tokens, at, end = (word.group(),), word.end(), 0
+            while True:
+                if tokens in self.terms and self._whole(folded, word.start(), at):
+                    end = at
+                token = _TOKEN.match(folded, at)
+                if token is None:
                     break
+                tokens += (" " if token.group()[0].isspace() else token.group(),)
+                if tokens not in self.prefixes:
+                    break
+                at = token.end()
+            if end:
+                yield word.start(), end
+                position = end
 
     @staticmethod
     def _whole(folded: str, start: int, end: int) -> bool:
         """Whole words only: no word character just before or after (a term may end in "." or "-")."""
         return not (start > 0 and _is_word(folded[start - 1])) and not (end < len(folded) and _is_word(folded[end]))
+
+
+@lru_cache(maxsize=4096)
+def _starts_pattern(words: frozenset[str]) -> re.Pattern:
+    """Whole-word occurrences of a few words (the same sets recur from text to text: cached)."""
+    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, sorted(words, key=len, reverse=True))) + r")(?!\w)")
 
 
 def _is_word(char: str) -> bool:
