@@ -19,7 +19,7 @@ CI_CLAIMS ?= datasets/ci_claims_two_coders
 MODEL_DIR ?= $(OUT)/model
 LABELLED ?= $(REVIEWED)
 
-.PHONY: run test pseudonymise code matrices report qdpx qdc review agreement agreement-ci train evaluate bench bench-register bench-scaling quality clean
+.PHONY: run test pseudonymise code matrices report qdpx qdc review agreement agreement-ci train evaluate bench bench-register bench-scaling quality quality-detection clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -82,6 +82,11 @@ bench-register: $(STAMP)
 # coding quality on the real data sets, against the figures in the issues
 quality: $(STAMP)
 	$(PY) benchmarks/bench_quality.py
+	$(PY) benchmarks/bench_detection.py --ablation
+
+# issue 12: person detection without a register, against plain Presidio on the same model
+quality-detection: $(STAMP)
+	$(PY) benchmarks/bench_detection.py --ablation
 
 clean:
 	rm -rf $(OUT)/* $(VENV) .pytest_cache build *.egg-info

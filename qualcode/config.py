@@ -19,7 +19,7 @@ class Limits:
 
     file_mb: float = 100.0  # one input file on disk
     expanded_mb: float = 200.0  # what a .docx or .xlsx unzips to
-    line_chars: int = 200_000  # one line (a turn, a paragraph, a table cell): about 30,000 words
+    line_chars: int = 2_000_000  # one line (a turn, a paragraph, a table cell): about 300,000 words
 
     @classmethod
     def from_environment(cls) -> "Limits":

@@ -36,7 +36,7 @@ from qualcode.register import Register, load_register, normalise
 
 SETTINGS = Settings(workers=1, quiet=True)
 LOG_COLUMNS = ["document", "start", "end", "entity_type", "original", "replacement", "detector", "score"]
-DETECTORS = {"register", "ner", "pattern", "role", "propagation"}
+DETECTORS = {"register", "ner", "pattern", "role", "propagation", "shape", "name list", "typing"}
 NER_LABELS = ("PERSON", "ORG", "GPE", "LOC", "FAC")
 
 
@@ -705,14 +705,17 @@ def test_fact_4_no_us_recognizers(analyser, main_run):
 def test_fact_5_no_ner_span_of_the_full_pipeline_goes_unreplaced(main_run, commons_turns, full_pipeline_entities,
                                                                  commons_register):
     """Every entity the full pipeline (with the parser) finds is covered by a replacement, except
-    public bodies qualcode keeps on purpose (``generic_bodies.txt``).
+    public bodies qualcode keeps on purpose (``generic_bodies.txt``) and what entity typing says is
+    no one's name: a job title ("Chair") or an honorific ("Ms" of "Ms Nash").
 
     Covered means every capitalised word of it lies inside a replaced span: a register find
     keeps its own extent, so "the techUK perspective" becomes "the [business] perspective"."""
     from qualcode.pseudonymise.analyse import Detection
-    from qualcode.pseudonymise.recognizers import GenericBodies, shipped_generic_bodies
+    from qualcode.pseudonymise.recognizers import GenericBodies, shipped_generic_bodies, shipped_role_lexicon
+    from qualcode.pseudonymise.person_rules import not_a_name
 
     generic = GenericBodies(shipped_generic_bodies(), commons_register)
+    lexicon = shipped_role_lexicon()
     covered: dict[str, list[tuple[int, int]]] = {}
     for row in main_run.log():
         covered.setdefault(row["document"], []).append((int(row["start"]), int(row["end"])))
@@ -724,6 +727,7 @@ def test_fact_5_no_ner_span_of_the_full_pipeline_goes_unreplaced(main_run, commo
             start = turn.start + span.start
             words = re.finditer(r"[^\W\d_][\w'’.-]*", turn.text[span.start:span.end])
             bare = [w.group() for w in words if w.group()[0].isupper() and w.group() not in ("The", "A", "An")
+                    and not not_a_name(w.group(), lexicon)
                     and not any(s <= start + w.start() and start + w.end() <= e for s, e in covered[name])]
             if bare:
                 missed.append(f"{turn.text[span.start:span.end]}: {bare}")

@@ -84,6 +84,9 @@ def run_pseudonymise(source: Path, out: Path, register_path: Path | None, key_pa
     register = register.with_everyday_words(lower_case_words(texts))
     warnings.extend(f"register row {row}: a name or alias is also an everyday word; it is replaced only where "
                     "written with a capital" for row in register.everyday_word_rows())
+    warnings.extend(f"{transcript.source or transcript.document}: no capital letters at all (a machine transcript?): "
+                    "names are found from the name lists and context only; check the review log"
+                    for transcript in transcripts if not any(char.isupper() for char in transcript.text))
     with progress_bar(len(texts), "pseudonymising", settings.quiet) as bar:
         detections = analyse_texts(texts, settings.model, register, lexicon, settings.batch_size,
                                    settings.workers, bar.update)

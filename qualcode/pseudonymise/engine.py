@@ -14,6 +14,7 @@ import logging
 
 from ..nlp import ner_pipeline
 from ..register import Register
+from .person_rules import NameListRecognizer, NameShapeRecognizer
 from .recognizers import SPACY_LABELS, RoleLexicon, build_recognizers
 
 LANGUAGE = "en"
@@ -41,6 +42,6 @@ def build_analyzer(model: str, register: Register, lexicon: RoleLexicon):
                                  ner_model_configuration=ner_config)
     engine.load()
     registry = RecognizerRegistry(supported_languages=[LANGUAGE])
-    for recognizer in build_recognizers(register, lexicon):
+    for recognizer in [*build_recognizers(register, lexicon), NameShapeRecognizer(), NameListRecognizer()]:
         registry.add_recognizer(recognizer)
     return AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=[LANGUAGE])

@@ -35,8 +35,12 @@ SPACY_LABELS = {"PERSON": PERSON, "PER": PERSON, "ORG": ORGANIZATION, "GPE": LOC
 REGISTER_PEOPLE, REGISTER_ORGANISATIONS, ROLES = "register_people", "register_organisations", "role_lexicon"
 PROPAGATION = "propagation"
 DETECTOR_OF = {REGISTER_PEOPLE: "register", REGISTER_ORGANISATIONS: "register", ROLES: "role",
-               SpacyRecognizer.__name__: "ner", PROPAGATION: "propagation"}
-DETECTOR_PRIORITY = {"register": 0, "pattern": 1, "role": 2, "ner": 3, "propagation": 4}
+               SpacyRecognizer.__name__: "ner", PROPAGATION: "propagation", "NameShapeRecognizer": "shape",
+               "NameListRecognizer": "name list"}
+# Who wins between two spans of one length: the register, exact patterns and job titles first; a
+# name's shape or a known first name in context beats the model's guess of type ("Mitchell said").
+DETECTOR_PRIORITY = {"register": 0, "pattern": 1, "role": 2, "shape": 3, "name list": 3, "ner": 4, "typing": 4,
+                     "propagation": 5}
 
 
 def detector_of(recognizer_name: str) -> str:

@@ -24,6 +24,7 @@ from ..register import Register, normalise
 from .analyse import Detection
 from .key import PseudonymKey
 from .leakcheck import file_name_readings
+from .person_rules import retype_persons
 from .propagate import (full_names, lower_case_words, name_parts, propagate, propagate_into_gaps, propagation_recognizers,
                         propagation_terms, resolve_overlaps)
 from .recognizers import ENTITY_TYPES, PERSON, ROLE, GenericBodies, RoleLexicon, DenyListRecognizer, shipped_generic_bodies
@@ -94,6 +95,9 @@ def trusted(column: str | None, found: Sequence[Detection]) -> Sequence[Detectio
     return [d for d in found if d.detector != "ner"] if column == ID else found
 
 
+FOUND_BY = ("ner", "register", "shape", "name list", "typing")  # what is propagated and typed consistently
+
+
 def found_strings(transcripts: Sequence[Transcript], detections: Sequence[Sequence[Detection]],
                   register: Register) -> list[tuple[str, str]]:
     """(entity type, text) of every NER/register find and unregistered speaker, in corpus order."""
@@ -104,7 +108,7 @@ def found_strings(transcripts: Sequence[Transcript], detections: Sequence[Sequen
             found.append((PERSON, turn.speaker))
         for _column, text in turn_texts(turn):
             found.extend((d.entity_type, text[d.start:d.end]) for d in next(text_detections)
-                         if d.detector in ("ner", "register"))
+                         if d.detector in FOUND_BY)
     found.extend((PERSON, name) for name in register.all_names)
     return found
 
@@ -162,7 +166,8 @@ def plan(transcripts: Sequence[Transcript], detections: Sequence[Sequence[Detect
     key.assign_people(register, style)
     generic = GenericBodies(shipped_generic_bodies(), register)
     units = analysed_units(transcripts)
-    detections = [generic.drop_inside(text, trusted(column, found)) for (column, text), found in zip(units, detections)]
+    detections = [retype_persons(text, generic.drop_inside(text, trusted(column, found)), lexicon)
+                  for (column, text), found in zip(units, detections)]
     texts = [text for _column, text in units]
     detections = consistent_entity_types(texts, detections)
     found = found_strings(transcripts, detections, register)
