@@ -12,13 +12,18 @@ import re
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from .domain import Evidence
 from .errors import QualcodeError
 
 SEGMENT_COLUMNS = ("segment_id", "document", "speaker", "speaker_role", "start", "end", "text")
 CODES_COLUMN = "codes"
 EVIDENCE_COLUMN = "evidence"
+SUGGESTED_COLUMN = "suggested"  # the three best-scoring codes with their scores, for uncoded rows too
 REVIEW_COLUMNS = ("review_codes", "comment")
-RESERVED_COLUMNS = frozenset((*SEGMENT_COLUMNS, CODES_COLUMN, EVIDENCE_COLUMN, *REVIEW_COLUMNS, "id"))
+RESERVED_COLUMNS = frozenset((*SEGMENT_COLUMNS, CODES_COLUMN, EVIDENCE_COLUMN, SUGGESTED_COLUMN, *REVIEW_COLUMNS,
+                              "id"))
+EVIDENCE_SHEET = "evidence"  # one row per evidence item: segment_id, code, kind, text, score
+EVIDENCE_SHEET_COLUMNS = ("segment_id", "code", "kind", "text", "score")
 NO_CODE = "-"
 SEPARATOR = ";"
 EVIDENCE_SEPARATOR = " | "  # between codes in the evidence column: "a: why | b: why"
@@ -43,6 +48,38 @@ def join_codes(codes: Iterable[str]) -> str:
 def join_evidence(reasons: Iterable[tuple[str, str]]) -> str:
     """``[(code, why), ...]`` as the evidence cell ``"a: why | b: why"``."""
     return EVIDENCE_SEPARATOR.join(f"{code}: {why}" for code, why in reasons)
+
+
+def format_suggested(suggested: Sequence[tuple[str, float]]) -> str:
+    """``[("a", 0.62), ("b", 0.41)]`` as ``"a 0.62; b 0.41"``."""
+    return "; ".join(f"{code} {score:.2f}" for code, score in suggested)
+
+
+QUESTION_KIND = "question "  # an evidence kind read from the interviewer's question
+_KIND_LABELS = {"keyword": "keywords", "pattern": "patterns matched"}
+
+
+def format_evidence(evidence: Sequence[Evidence]) -> str:
+    """Evidence items as the readable cell ``"a: keywords 'x', 'y'; similarity 0.20 | b: model 0.61"``.
+
+    The cell is for people; programs read the items themselves (the workbook's ``evidence`` sheet).
+    """
+    by_code: dict[str, list[Evidence]] = {}
+    for item in evidence:
+        by_code.setdefault(item.code, []).append(item)
+
+    def why(items: list[Evidence]) -> str:
+        prefix = "from the question: " if items[0].kind.startswith(QUESTION_KIND) else ""
+        parts = []
+        for kind, label in _KIND_LABELS.items():
+            terms = [f"'{item.text}'" for item in items if item.kind.removeprefix(QUESTION_KIND) == kind]
+            if terms:
+                parts.append(f"{label} {', '.join(terms)}")
+        parts += [f"{item.kind.removeprefix(QUESTION_KIND)} {item.score:.2f}" for item in items
+                  if item.kind.removeprefix(QUESTION_KIND) not in _KIND_LABELS]
+        return prefix + "; ".join(parts)
+
+    return join_evidence((code, why(items)) for code, items in by_code.items())
 
 
 def split_evidence(cell: object, code_ids: Sequence[str]) -> dict[str, str]:

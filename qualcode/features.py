@@ -1,5 +1,10 @@
-"""The rule layer: keywords on lemmas, spaCy token patterns, regular expressions, exclusions.
+"""Codebook features: what a codebook says about a text, for the zero-shot and the trained coder.
 
+Both :mod:`qualcode.code` (zero-shot, from the codebook alone) and :mod:`qualcode.learn` (a
+model trained on reviewed codes) read segments through :class:`CodebookFeatures`, so neither
+imports the other's internals.
+
+The rule layer: keywords on lemmas, spaCy token patterns, regular expressions, exclusions.
 Keywords are matched twice, on case-folded lemmas (so "share" finds "shared" and "sharing")
 and on lower-cased words (so a keyword the lemmatizer reads differently alone than in context
 still matches). Any exclusion phrase of a code vetoes that code for the segment.
@@ -9,10 +14,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
 
-from ..domain import Codebook
+import numpy as np
+
+from .domain import Codebook
+from .nlp import DocCache
 
 KEYWORD, PATTERN, EXCLUDE = "keyword", "pattern", "exclude"
+TOKEN_PATTERN = r"(?u)\b\w[\w'-]+\b"  # words of two or more characters, keeping "self-care" whole
 
 
 @dataclass
@@ -75,3 +86,141 @@ class RuleMatcher:
             for found in regex.finditer(doc.text):
                 hits[code_id].patterns.add(found.group(0).lower())
         return hits
+
+
+# --- similarity ----------------------------------------------------------------------------
+
+BACKGROUND = Path(__file__).parent / "data" / "background.txt"
+SIMILARITY_KINDS = ("definition", "examples", "counter_examples")
+# The columns of the per-code feature block, in order (see CodebookFeatures.transform).
+FEATURE_KINDS = ("rules", "excluded", *SIMILARITY_KINDS, "zero_shot")
+BACKGROUND_QUANTILE = 0.95
+MIN_CEILING = 0.05  # a code whose words no background sentence uses still needs a real match
+MARGIN = 1.5  # how far above the background a segment must be for similarity alone to apply a code
+
+
+def lemma_text(doc) -> str:
+    """Content lemmas of a spaCy doc: what the vectorizer sees."""
+    return " ".join(t.lemma_ for t in doc if t.is_alpha and not t.is_stop and len(t) > 1)
+
+
+def code_profiles(codebook: Codebook) -> list[str]:
+    """What each code is, in its own words: name, definition and inclusion criteria."""
+    return [" ".join((code.name, code.definition, *code.include)) for code in codebook.codes]
+
+
+def coded_ids(codebook: Codebook) -> tuple[str, ...]:
+    """The codes a coder applies: a parent with no keywords or patterns of its own is a grouping,
+    counted (its children roll up) but not coded."""
+    return tuple(code.id for code in codebook.codes
+                 if not (codebook.children(code.id) and not (code.keywords or code.patterns)))
+
+
+def background_sentences() -> list[str]:
+    """The shipped generic sentences: text that is about no code of any codebook."""
+    lines = BACKGROUND.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def rule_score(hits: RuleHits) -> float:
+    """``1 - 0.5 ** hits``: one keyword or pattern gives 0.5, each further hit adds confidence."""
+    return 1.0 - 0.5 ** hits.evidence_count
+
+
+def noisy_or(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Either layer alone can reach the threshold, and together they reinforce."""
+    return 1.0 - (1.0 - a) * (1.0 - b)
+
+
+@dataclass
+class TextFeatures:
+    """What the codebook says about some texts: rule hits per code and the feature block.
+
+    ``block`` is (texts × codes × :data:`FEATURE_KINDS`); ``scores`` is the zero-shot score in
+    [0, 1] per code, 0.5 meaning "as far above unrelated text as a code must be".
+    """
+
+    hits: list[dict[str, RuleHits]]
+    block: np.ndarray
+
+    @property
+    def scores(self) -> np.ndarray:
+        return self.block[:, :, FEATURE_KINDS.index("zero_shot")]
+
+    def kind(self, name: str) -> np.ndarray:
+        return self.block[:, :, FEATURE_KINDS.index(name)]
+
+
+class CodebookFeatures:
+    """Rules, similarity to each code's words, and a calibrated zero-shot score (sklearn-style).
+
+    ``fit()`` reads only the codebook and the shipped background sentences, never the corpus
+    being coded: the TF-IDF vocabulary and IDF come from the codes' own text plus the
+    background, and each code's *ceiling* is the similarity unrelated text reaches to it (the
+    :data:`BACKGROUND_QUANTILE` of the background's scores, at least :data:`MIN_CEILING`). So a
+    segment's features never depend on which other segments are coded with it.
+
+    Per code and text: the rule score (keywords and patterns), whether an exclusion phrase
+    matched, the TF-IDF cosine to the definition (name, definition, include criteria), the best
+    cosine to an example and to a counter-example, and the zero-shot score: the support
+    (definition or example, whichever is closer) less the counter-example cosine, over
+    :data:`MARGIN` times the code's ceiling, halved and capped at 1, then combined with the rule
+    score as a noisy-OR and vetoed by an exclusion phrase.
+    """
+
+    def __init__(self, codebook: Codebook, nlp):
+        self.codebook = codebook
+        self.nlp = DocCache.around(nlp)
+        self.rules = RuleMatcher(codebook, self.nlp)
+
+    def fit(self) -> "CodebookFeatures":
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        codes = self.codebook.codes
+        profiles = self._lemmas(code_profiles(self.codebook))
+        examples = [self._lemmas(c.examples) for c in codes]
+        counters = [self._lemmas(c.counter_examples) for c in codes]
+        background = self._lemmas(background_sentences())
+        self.vectorizer_ = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), token_pattern=TOKEN_PATTERN)
+        self.vectorizer_.fit([*profiles, *(t for texts in examples + counters for t in texts), *background])
+        self.profiles_ = self.vectorizer_.transform(profiles)
+        self.examples_ = [self.vectorizer_.transform(texts) if texts else None for texts in examples]
+        self.counters_ = [self.vectorizer_.transform(texts) if texts else None for texts in counters]
+        self.ceiling_ = np.ones(len(codes))  # the support of background text, uncalibrated, first
+        support = self._similarity(background)[1]
+        self.ceiling_ = np.maximum(np.quantile(support, BACKGROUND_QUANTILE, axis=0), MIN_CEILING)
+        return self
+
+    def transform(self, texts: Sequence[str]) -> TextFeatures:
+        if not texts:
+            return TextFeatures([], np.zeros((0, len(self.codebook.codes), len(FEATURE_KINDS))))
+        docs = list(self.nlp.pipe(texts))
+        hits = [self.rules.match(doc) for doc in docs]
+        shape = (len(texts), len(self.codebook.codes))
+        rules = np.array([[rule_score(h[c.id]) for c in self.codebook.codes] for h in hits]).reshape(shape)
+        excluded = np.array([[bool(h[c.id].excluded) for c in self.codebook.codes] for h in hits]).reshape(shape)
+        cosines, support = self._similarity([lemma_text(doc) for doc in docs])
+        similar = np.minimum(1.0, np.maximum(support, 0.0) / (MARGIN * self.ceiling_) / 2)
+        zero_shot = np.where(excluded, 0.0, noisy_or(rules, similar))
+        return TextFeatures(hits, np.stack([rules, excluded.astype(float), *cosines, zero_shot], axis=2))
+
+    def _lemmas(self, texts: Sequence[str]) -> list[str]:
+        return [lemma_text(doc) for doc in self.nlp.pipe(list(texts))]
+
+    def _similarity(self, lemmas: Sequence[str]) -> tuple[list[np.ndarray], np.ndarray]:
+        """The three cosines per code, and the support: the closer of definition and examples,
+        less the closest counter-example."""
+        vectors = self.vectorizer_.transform(list(lemmas))
+        definition = np.asarray((vectors @ self.profiles_.T).todense()).reshape(len(lemmas), -1)
+        examples, counters = (np.column_stack([_best(vectors, matrix) for matrix in group])
+                              if group else np.zeros((len(lemmas), 0))
+                              for group in (self.examples_, self.counters_))
+        support = np.maximum(definition, examples) - counters
+        return [definition, examples, counters], support
+
+
+def _best(vectors, matrix) -> np.ndarray:
+    """Each row's highest cosine to any row of ``matrix`` (0 without one)."""
+    if matrix is None:
+        return np.zeros(vectors.shape[0])
+    return np.asarray((vectors @ matrix.T).max(axis=1).todense()).ravel()
