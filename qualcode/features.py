@@ -96,7 +96,7 @@ SIMILARITY_KINDS = ("definition", "examples", "counter_examples")
 FEATURE_KINDS = ("rules", "excluded", *SIMILARITY_KINDS, "zero_shot")
 BACKGROUND_QUANTILE = 0.95
 MIN_CEILING = 0.05  # a code whose words no background sentence uses still needs a real match
-MARGIN = 1.5  # how far above the background a segment must be for similarity alone to apply a code
+SHARED_SHARE, MIN_CODES_FOR_SHARED = 0.5, 4  # terms in over half the profiles of 4+ codes weigh nothing
 
 
 def lemma_text(doc) -> str:
@@ -156,16 +156,19 @@ class CodebookFeatures:
 
     ``fit()`` reads only the codebook and the shipped background sentences, never the corpus
     being coded: the TF-IDF vocabulary and IDF come from the codes' own text plus the
-    background, and each code's *ceiling* is the similarity unrelated text reaches to it (the
-    :data:`BACKGROUND_QUANTILE` of the background's scores, at least :data:`MIN_CEILING`). So a
-    segment's features never depend on which other segments are coded with it.
+    background, terms found in more than half the codes' profiles weigh nothing (codebook
+    boilerplate such as "CI is associated with" tells no code apart), and each code's *ceiling*
+    is the similarity unrelated text reaches to it (the :data:`BACKGROUND_QUANTILE` of the
+    background's scores, at least :data:`MIN_CEILING`). So a segment's features never depend on
+    which other segments are coded with it.
 
     Per code and text: the rule score (keywords and patterns), whether an exclusion phrase
     matched, the TF-IDF cosine to the definition (name, definition, include criteria), the best
     cosine to an example and to a counter-example, and the zero-shot score: the support
-    (definition or example, whichever is closer) less the counter-example cosine, over
-    :data:`MARGIN` times the code's ceiling, halved and capped at 1, then combined with the rule
-    score as a noisy-OR and vetoed by an exclusion phrase.
+    (definition or example, whichever is closer) less the counter-example cosine, over the
+    code's ceiling, halved and capped at 1 (so 0.5, the default threshold, means "as similar as
+    the most similar unrelated text"), then combined with the rule score as a noisy-OR and vetoed
+    by an exclusion phrase.
     """
 
     def __init__(self, codebook: Codebook, nlp):
@@ -183,6 +186,7 @@ class CodebookFeatures:
         background = self._lemmas(background_sentences())
         self.vectorizer_ = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), token_pattern=TOKEN_PATTERN)
         self.vectorizer_.fit([*profiles, *(t for texts in examples + counters for t in texts), *background])
+        self.vectorizer_.idf_ = np.where(self._shared(profiles), 0.0, self.vectorizer_.idf_)
         self.profiles_ = self.vectorizer_.transform(profiles)
         self.examples_ = [self.vectorizer_.transform(texts) if texts else None for texts in examples]
         self.counters_ = [self.vectorizer_.transform(texts) if texts else None for texts in counters]
@@ -200,9 +204,14 @@ class CodebookFeatures:
         rules = np.array([[rule_score(h[c.id]) for c in self.codebook.codes] for h in hits]).reshape(shape)
         excluded = np.array([[bool(h[c.id].excluded) for c in self.codebook.codes] for h in hits]).reshape(shape)
         cosines, support = self._similarity([lemma_text(doc) for doc in docs])
-        similar = np.minimum(1.0, np.maximum(support, 0.0) / (MARGIN * self.ceiling_) / 2)
+        similar = np.minimum(1.0, np.maximum(support, 0.0) / self.ceiling_ / 2)
         zero_shot = np.where(excluded, 0.0, noisy_or(rules, similar))
         return TextFeatures(hits, np.stack([rules, excluded.astype(float), *cosines, zero_shot], axis=2))
+
+    def _shared(self, profiles: list[str]) -> np.ndarray:
+        """Terms in more than :data:`SHARED_SHARE` of the codes' profiles: boilerplate."""
+        counts = (self.vectorizer_.transform(profiles) > 0).sum(axis=0).A1
+        return counts > SHARED_SHARE * len(profiles) if len(profiles) >= MIN_CODES_FOR_SHARED else counts < 0
 
     def _lemmas(self, texts: Sequence[str]) -> list[str]:
         return [lemma_text(doc) for doc in self.nlp.pipe(list(texts))]
