@@ -28,7 +28,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .code.rules import KEYWORD, PATTERN
+from .features import KEYWORD, PATTERN
 from .coded import EVIDENCE_COLUMN, final_codes, is_reviewed, join_codes, read_coded, split_evidence
 from .domain import Codebook
 from .errors import QualcodeError
