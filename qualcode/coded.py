@@ -62,7 +62,7 @@ _KIND_LABELS = {"keyword": "keywords", "pattern": "patterns matched"}
 def format_evidence(evidence: Sequence[Evidence]) -> str:
     """Evidence items as the readable cell ``"a: keywords 'x', 'y'; similarity 0.20 | b: model 0.61"``.
 
-    The cell is for people; programs read the items themselves (the workbook's ``evidence`` sheet).
+    The cell is for people; programs read the items themselves (:func:`read_evidence`).
     """
     by_code: dict[str, list[Evidence]] = {}
     for item in evidence:
@@ -82,16 +82,37 @@ def format_evidence(evidence: Sequence[Evidence]) -> str:
     return join_evidence((code, why(items)) for code, items in by_code.items())
 
 
-def split_evidence(cell: object, code_ids: Sequence[str]) -> dict[str, str]:
-    """The evidence cell back as ``{code: why}``.
+def evidence_path(path: Path) -> Path:
+    """Where the CSV twin of a coded file keeps its evidence items: ``NAME_evidence.csv``."""
+    return Path(path).with_name(f"{Path(path).stem}_{EVIDENCE_SHEET}.csv")
 
-    Splits only where a known code id follows, so a matched phrase holding " | " stays whole.
-    """
-    if is_blank(cell):
-        return {}
-    ids = "|".join(map(re.escape, sorted(code_ids, key=len, reverse=True)))
-    parts = re.split(rf"{re.escape(EVIDENCE_SEPARATOR)}(?=(?:{ids}): )", str(cell))
-    return {code.strip(): why for code, _, why in (part.partition(": ") for part in parts)}
+
+def read_evidence(path: Path) -> dict[str, tuple[Evidence, ...]]:
+    """A coded file's evidence items by segment id, read as data: the workbook's ``evidence``
+    sheet, or the CSV's ``_evidence.csv`` twin. A file without them (coded by hand, or by an older
+    qualcode) has none."""
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        if not evidence_path(path).exists():
+            return {}
+        table = read_table(evidence_path(path))
+    else:
+        import pandas as pd
+
+        with pd.ExcelFile(path) as book:
+            if EVIDENCE_SHEET not in book.sheet_names:
+                return {}
+        table = read_table(path, EVIDENCE_SHEET)
+    if list(table.columns)[:len(EVIDENCE_SHEET_COLUMNS)] != list(EVIDENCE_SHEET_COLUMNS):
+        raise QualcodeError(f"the {EVIDENCE_SHEET} sheet needs the columns {', '.join(EVIDENCE_SHEET_COLUMNS)}", path, 1)
+    found: dict[str, list[Evidence]] = {}
+    for row, record in enumerate(table.to_dict("records"), start=FIRST_DATA_ROW):
+        try:
+            score = float(record["score"] or 0)
+        except ValueError:
+            raise QualcodeError(f"the {EVIDENCE_SHEET} sheet's score is not a number", path, row) from None
+        found.setdefault(record["segment_id"], []).append(Evidence(record["code"], record["kind"], record["text"], score))
+    return {segment_id: tuple(items) for segment_id, items in found.items()}
 
 
 def is_blank(cell: object) -> bool:

@@ -638,3 +638,13 @@ def test_evidence_sheet_holds_each_reason_as_data(toy_out, toy):
     assert {item["kind"] for item in question} >= {"question keyword"}
     coded = {(row["segment_id"], code) for row in toy.values() for code in codes_of(row)}
     assert {(item["segment_id"], item["code"]) for item in items} == coded
+
+
+def test_evidence_travels_as_data_in_the_workbook_and_the_csv_twin(toy_out):
+    from qualcode.coded import read_evidence
+
+    from_xlsx = read_evidence(toy_out / "coded_segments.xlsx")
+    from_csv = read_evidence(toy_out / "coded_segments.csv")
+    assert from_xlsx == from_csv and from_xlsx
+    tender = [item for item in from_xlsx["toy:8"] if item.code == "tender"]
+    assert {(item.kind, item.text, item.score) for item in tender if item.kind == "keyword"} == {("keyword", "tender", 0.5)}

@@ -31,7 +31,7 @@ from qualcode.domain import PARTICIPANT, Code, Codebook, Segment
 from qualcode.errors import QualcodeError
 from qualcode.learn import LearnedCoder, cross_validate, format_evaluation, load_model, read_labelled, save_model
 from qualcode.learn.evaluate import BASELINE, COSINE, EVERYWHERE, SYSTEMS, TRAINED, ZERO_SHOT, score
-from qualcode.coded import format_evidence, split_evidence
+from qualcode.coded import format_evidence
 from qualcode.domain import Evidence
 from qualcode.learn.model import best_f1_threshold, rescale
 from qualcode.nlp import DocCache
@@ -224,18 +224,11 @@ def test_evidence_items_read_as_one_cell_per_segment():
              Evidence("b", "model", "", 0.61), Evidence("c", "question keyword", "z", 0.5))
     assert format_evidence(items) == "a: keywords 'x | y'; similarity 0.20 | b: model 0.61 | " \
                                      "c: from the question: keywords 'z'"
-    assert split_evidence(format_evidence(items), ("a", "b", "c"))["a"] == "keywords 'x | y'; similarity 0.20"
 
 
 def test_rescaled_scores_put_each_threshold_at_one_half():
     proba, thresholds = np.array([[0.1, 0.3, 0.9]]), np.array([0.2, 0.3, 0.6])
     assert rescale(proba, thresholds)[0].tolist() == pytest.approx([0.25, 0.5, 0.875])
-
-
-def test_evidence_splits_only_before_known_codes():
-    assert split_evidence("a: keywords 'x | y' | b: similarity 0.1", ("a", "b")) == \
-        {"a": "keywords 'x | y'", "b": "similarity 0.1"}
-    assert split_evidence("", ("a",)) == {}
 
 
 def test_scores_match_sklearn():

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Sequence
 
 from ..coded import (CODED_SHEET, CODES_COLUMN, EVIDENCE_COLUMN, EVIDENCE_SHEET, EVIDENCE_SHEET_COLUMNS,
-                     REVIEW_COLUMNS, SEGMENT_COLUMNS, SUGGESTED_COLUMN, format_evidence, format_suggested, join_codes)
+                     REVIEW_COLUMNS, SEGMENT_COLUMNS, SUGGESTED_COLUMN, evidence_path, format_evidence,
+                     format_suggested, join_codes)
 from ..domain import Codebook, Coding
 from ..fsutil import csv_text, write_files
 from .xlsx import append_row, fit_widths, new_workbook, style_header, write_table, xlsx_bytes
@@ -64,8 +65,14 @@ def rows(coded: Sequence[Coding], codebook: Codebook, attributes: Sequence[str])
     return table
 
 
+def evidence_rows(coded: Sequence[Coding]) -> list[list[object]]:
+    """One row per evidence item: what ``qualcode codebook report`` reads back as data."""
+    return [[item.segment.segment_id, e.code, e.kind, e.text, e.score] for item in coded for e in item.evidence]
+
+
 def write_coded(coded: Sequence[Coding], codebook: Codebook, out: Path) -> Path:
-    """Write ``OUT/coded_segments.csv`` and ``OUT/coded_segments.xlsx``; returns the workbook path.
+    """Write ``OUT/coded_segments.csv`` (with its evidence items in ``coded_segments_evidence.csv``)
+    and ``OUT/coded_segments.xlsx``; returns the workbook path.
 
     Both are built and written aside first, then renamed into place back to back, so a crash while
     coding or writing leaves the old pair (see :func:`~qualcode.fsutil.atomic_paths`).
@@ -74,7 +81,8 @@ def write_coded(coded: Sequence[Coding], codebook: Codebook, out: Path) -> Path:
     columns = header(codebook, attribute_columns(attributes, codebook))
     body = rows(coded, codebook, attributes)
     book = xlsx_bytes(workbook(coded, codebook, columns, body))
-    write_files({Path(out) / CSV_NAME: csv_text(columns, body).encode("utf-8"), Path(out) / XLSX_NAME: book})
+    write_files({Path(out) / CSV_NAME: csv_text(columns, body).encode("utf-8"), Path(out) / XLSX_NAME: book,
+                 evidence_path(Path(out) / CSV_NAME): csv_text(EVIDENCE_SHEET_COLUMNS, evidence_rows(coded)).encode("utf-8")})
     return Path(out) / XLSX_NAME
 
 
@@ -109,8 +117,7 @@ def workbook(coded: Sequence[Coding], codebook: Codebook, columns: list[str], bo
 
     write_table(book.create_sheet("scores"), ["segment_id", *codebook.ids],
                 ([item.segment.segment_id, *(item.scores[code] for code in codebook.ids)] for item in coded))
-    write_table(book.create_sheet(EVIDENCE_SHEET), list(EVIDENCE_SHEET_COLUMNS),
-                ([item.segment.segment_id, e.code, e.kind, e.text, e.score] for item in coded for e in item.evidence))
+    write_table(book.create_sheet(EVIDENCE_SHEET), list(EVIDENCE_SHEET_COLUMNS), evidence_rows(coded))
     codebook_sheet(book.create_sheet("codebook"), codebook)
     return book
 
