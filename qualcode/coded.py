@@ -4,6 +4,10 @@
 ``export-qdpx``, ``agreement``, ``train`` and ``codebook report`` read it back. This module is
 the one place that knows its columns and the review rule: a filled ``review_codes`` cell
 overrides ``codes``, an empty one keeps them, and a single ``-`` means "no code".
+
+The ``evidence`` cell is for people. The evidence as data (one row per reason: segment, code,
+kind, matched text, score) is the workbook's ``evidence`` sheet and the CSV's
+``NAME_evidence.csv`` twin, read back with :func:`read_evidence`.
 """
 
 from __future__ import annotations
