@@ -275,7 +275,8 @@ def report_command(coded, out, codebook_path):
 @click.option("--threshold", type=click.FloatRange(0, 1), help="Score a code needs [default: the codebook's].")
 @click.option("--code-interviewer", is_flag=True, help="Code interviewer turns too.")
 @click.option("--model-dir", type=EXISTING_PATH,
-              help="A model from `qualcode train`: it decides the codes it learnt [default: zero-shot from the codebook].")
+              help="A model from `qualcode train`: it decides the codes it learnt "
+                   "[default: zero-shot from the codebook].")
 @continue_option
 @settings_option
 def code_command(source, codebook_path, out, unit, threshold, code_interviewer, model_dir, continue_on_error, model,

@@ -108,14 +108,16 @@ def read_evidence(path: Path) -> dict[str, tuple[Evidence, ...]]:
                 return {}
         table = read_table(path, EVIDENCE_SHEET)
     if list(table.columns)[:len(EVIDENCE_SHEET_COLUMNS)] != list(EVIDENCE_SHEET_COLUMNS):
-        raise QualcodeError(f"the {EVIDENCE_SHEET} sheet needs the columns {', '.join(EVIDENCE_SHEET_COLUMNS)}", path, 1)
+        raise QualcodeError(f"the {EVIDENCE_SHEET} sheet needs the columns {', '.join(EVIDENCE_SHEET_COLUMNS)}",
+                            path, 1)
     found: dict[str, list[Evidence]] = {}
     for row, record in enumerate(table.to_dict("records"), start=FIRST_DATA_ROW):
         try:
             score = float(record["score"] or 0)
         except ValueError:
             raise QualcodeError(f"the {EVIDENCE_SHEET} sheet's score is not a number", path, row) from None
-        found.setdefault(record["segment_id"], []).append(Evidence(record["code"], record["kind"], record["text"], score))
+        item = Evidence(record["code"], record["kind"], record["text"], score)
+        found.setdefault(record["segment_id"], []).append(item)
     return {segment_id: tuple(items) for segment_id, items in found.items()}
 
 

@@ -94,7 +94,8 @@ def test_trained_coder_beats_the_baselines_on_the_same_folds(evaluation, capsys)
     trained, zero, baseline, cosine, everywhere = (evaluation.system(name) for name in SYSTEMS)
     with capsys.disabled():
         print("\ngames-as-art, 5-fold CV, micro/macro-F1: "
-              + "; ".join(f"{system.name} {system.micro_f1:.3f}/{system.macro_f1:.3f}" for system in evaluation.systems))
+              + "; ".join(f"{system.name} {system.micro_f1:.3f}/{system.macro_f1:.3f}"
+                          for system in evaluation.systems))
     assert trained.micro_f1 >= baseline.micro_f1 + 0.03 and trained.macro_f1 >= baseline.macro_f1 + 0.03
     assert zero.micro_f1 > max(cosine.micro_f1, everywhere.micro_f1) and zero.micro_precision >= 0.30
     assert everywhere.micro_recall == 1.0

@@ -81,8 +81,9 @@ def write_coded(coded: Sequence[Coding], codebook: Codebook, out: Path) -> Path:
     columns = header(codebook, attribute_columns(attributes, codebook))
     body = rows(coded, codebook, attributes)
     book = xlsx_bytes(workbook(coded, codebook, columns, body))
+    evidence = csv_text(EVIDENCE_SHEET_COLUMNS, evidence_rows(coded))
     write_files({Path(out) / CSV_NAME: csv_text(columns, body).encode("utf-8"), Path(out) / XLSX_NAME: book,
-                 evidence_path(Path(out) / CSV_NAME): csv_text(EVIDENCE_SHEET_COLUMNS, evidence_rows(coded)).encode("utf-8")})
+                 evidence_path(Path(out) / CSV_NAME): evidence.encode("utf-8")})
     return Path(out) / XLSX_NAME
 
 
