@@ -167,7 +167,7 @@ class CodebookFeatures:
     cosine to an example and to a counter-example, and the zero-shot score: the support
     (definition or example, whichever is closer) less the counter-example cosine, over the
     code's ceiling, halved and capped at 1 (so 0.5, the default threshold, means "as similar as
-    the most similar unrelated text"), then combined with the rule score as a noisy-OR and vetoed
+    the closest 5% of unrelated text"), then combined with the rule score as a noisy-OR and vetoed
     by an exclusion phrase.
     """
 
@@ -190,7 +190,6 @@ class CodebookFeatures:
         self.profiles_ = self.vectorizer_.transform(profiles)
         self.examples_ = [self.vectorizer_.transform(texts) if texts else None for texts in examples]
         self.counters_ = [self.vectorizer_.transform(texts) if texts else None for texts in counters]
-        self.ceiling_ = np.ones(len(codes))  # the support of background text, uncalibrated, first
         support = self._similarity(background)[1]
         self.ceiling_ = np.maximum(np.quantile(support, BACKGROUND_QUANTILE, axis=0), MIN_CEILING)
         return self
