@@ -344,3 +344,15 @@ def test_cli_train_then_evaluate_with_its_settings(games, tmp_path):
 def test_cli_evaluate_refuses_more_folds_than_segments(games):
     result = CliRunner().invoke(main, ["evaluate", str(games[1]), "--codebook", str(games[0]), "--folds", "91"])
     assert result.exit_code == 1 and "in 91 folds" in result.output
+
+
+def test_the_coder_and_the_shared_features_never_import_the_learner():
+    """code/ and learn/ share qualcode/features.py; only learn/ imports code/, never the reverse."""
+    import ast
+
+    package = Path(__file__).resolve().parents[1] / "qualcode"
+    for path in [*sorted((package / "code").glob("*.py")), package / "features.py"]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+        imported += [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+        assert not [name for name in imported if "learn" in name.split(".")], path.name
