@@ -313,16 +313,22 @@ def report_command(coded, out, codebook_path):
 @click.option("--threshold", type=click.FloatRange(0, 1), help="Score a code needs [default: the codebook's].")
 @click.option("--code-interviewer", is_flag=True, help="Code interviewer turns too.")
 @click.option("--model-dir", type=EXISTING_PATH,
-              help="A model from `qualcode train`: its codes are added to the rules' [default: rules only].")
+              help="A model from `qualcode train`: it decides the codes it learnt "
+                   "[default: zero-shot from the codebook].")
 @continue_option
 @settings_option
 def code_command(source, codebook_path, out, unit, threshold, code_interviewer, model_dir, continue_on_error, model,
                  quiet):
     """Code the transcripts (or a .csv/.xlsx table with a text column) in SOURCE against the codebook."""
+    from functools import partial
+
     from .code import run_code
+    from .learn import load_model
 
     finish(run_code(Path(source), Path(codebook_path), Path(out), unit, threshold, code_interviewer,
-                    Settings(model=model, quiet=quiet), model_dir=model_dir, continue_on_error=continue_on_error))
+                    Settings(model=model, quiet=quiet),
+                    load_model=None if model_dir is None else partial(load_model, Path(model_dir)),
+                    continue_on_error=continue_on_error))
 
 
 LEARNED_MODEL = OUTPUTS / "model"

@@ -4,22 +4,30 @@
 ``export-qdpx``, ``agreement``, ``train`` and ``codebook report`` read it back. This module is
 the one place that knows its columns and the review rule: a filled ``review_codes`` cell
 overrides ``codes``, an empty one keeps them, and a single ``-`` means "no code".
+
+The ``evidence`` cell is for people. The evidence as data (one row per reason: segment, code,
+kind, matched text, score) is the workbook's ``evidence`` sheet and the CSV's
+``NAME_evidence.csv`` twin, read back with :func:`read_evidence`.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from .cells import csv_text_of
+from .domain import Evidence
 from .errors import QualcodeError
 
 SEGMENT_COLUMNS = ("segment_id", "document", "speaker", "speaker_role", "start", "end", "text")
 CODES_COLUMN = "codes"
 EVIDENCE_COLUMN = "evidence"
+SUGGESTED_COLUMN = "suggested"  # the three best-scoring codes with their scores, for uncoded rows too
 REVIEW_COLUMNS = ("review_codes", "comment")
-RESERVED_COLUMNS = frozenset((*SEGMENT_COLUMNS, CODES_COLUMN, EVIDENCE_COLUMN, *REVIEW_COLUMNS, "id"))
+RESERVED_COLUMNS = frozenset((*SEGMENT_COLUMNS, CODES_COLUMN, EVIDENCE_COLUMN, SUGGESTED_COLUMN, *REVIEW_COLUMNS,
+                              "id"))
+EVIDENCE_SHEET = "evidence"  # one row per evidence item: segment_id, code, kind, text, score
+EVIDENCE_SHEET_COLUMNS = ("segment_id", "code", "kind", "text", "score")
 NO_CODE = "-"
 SEPARATOR = ";"
 EVIDENCE_SEPARATOR = " | "  # between codes in the evidence column: "a: why | b: why"
@@ -46,16 +54,71 @@ def join_evidence(reasons: Iterable[tuple[str, str]]) -> str:
     return EVIDENCE_SEPARATOR.join(f"{code}: {why}" for code, why in reasons)
 
 
-def split_evidence(cell: object, code_ids: Sequence[str]) -> dict[str, str]:
-    """The evidence cell back as ``{code: why}``.
+def format_suggested(suggested: Sequence[tuple[str, float]]) -> str:
+    """``[("a", 0.62), ("b", 0.41)]`` as ``"a 0.62; b 0.41"``."""
+    return "; ".join(f"{code} {score:.2f}" for code, score in suggested)
 
-    Splits only where a known code id follows, so a matched phrase holding " | " stays whole.
+
+QUESTION_KIND = "question "  # an evidence kind read from the interviewer's question
+_KIND_LABELS = {"keyword": "keywords", "pattern": "patterns matched"}
+
+
+def format_evidence(evidence: Sequence[Evidence]) -> str:
+    """Evidence items as the readable cell ``"a: keywords 'x', 'y'; similarity 0.20 | b: model 0.61"``.
+
+    The cell is for people; programs read the items themselves (:func:`read_evidence`).
     """
-    if is_blank(cell):
-        return {}
-    ids = "|".join(map(re.escape, sorted(code_ids, key=len, reverse=True)))
-    parts = re.split(rf"{re.escape(EVIDENCE_SEPARATOR)}(?=(?:{ids}): )", str(cell))
-    return {code.strip(): why for code, _, why in (part.partition(": ") for part in parts)}
+    by_code: dict[str, list[Evidence]] = {}
+    for item in evidence:
+        by_code.setdefault(item.code, []).append(item)
+
+    def why(items: list[Evidence]) -> str:
+        prefix = "from the question: " if items[0].kind.startswith(QUESTION_KIND) else ""
+        parts = []
+        for kind, label in _KIND_LABELS.items():
+            terms = [f"'{item.text}'" for item in items if item.kind.removeprefix(QUESTION_KIND) == kind]
+            if terms:
+                parts.append(f"{label} {', '.join(terms)}")
+        parts += [f"{item.kind.removeprefix(QUESTION_KIND)} {item.score:.2f}" for item in items
+                  if item.kind.removeprefix(QUESTION_KIND) not in _KIND_LABELS]
+        return prefix + "; ".join(parts)
+
+    return join_evidence((code, why(items)) for code, items in by_code.items())
+
+
+def evidence_path(path: Path) -> Path:
+    """Where the CSV twin of a coded file keeps its evidence items: ``NAME_evidence.csv``."""
+    return Path(path).with_name(f"{Path(path).stem}_{EVIDENCE_SHEET}.csv")
+
+
+def read_evidence(path: Path) -> dict[str, tuple[Evidence, ...]]:
+    """A coded file's evidence items by segment id, read as data: the workbook's ``evidence``
+    sheet, or the CSV's ``_evidence.csv`` twin. A file without them (coded by hand, or by an older
+    qualcode) has none."""
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        if not evidence_path(path).exists():
+            return {}
+        table = read_table(evidence_path(path))
+    else:
+        import pandas as pd
+
+        with pd.ExcelFile(path) as book:
+            if EVIDENCE_SHEET not in book.sheet_names:
+                return {}
+        table = read_table(path, EVIDENCE_SHEET)
+    if list(table.columns)[:len(EVIDENCE_SHEET_COLUMNS)] != list(EVIDENCE_SHEET_COLUMNS):
+        raise QualcodeError(f"the {EVIDENCE_SHEET} sheet needs the columns {', '.join(EVIDENCE_SHEET_COLUMNS)}",
+                            path, 1)
+    found: dict[str, list[Evidence]] = {}
+    for row, record in enumerate(table.to_dict("records"), start=FIRST_DATA_ROW):
+        try:
+            score = float(record["score"] or 0)
+        except ValueError:
+            raise QualcodeError(f"the {EVIDENCE_SHEET} sheet's score is not a number", path, row) from None
+        item = Evidence(record["code"], record["kind"], record["text"], score)
+        found.setdefault(record["segment_id"], []).append(item)
+    return {segment_id: tuple(items) for segment_id, items in found.items()}
 
 
 def is_blank(cell: object) -> bool:

@@ -136,13 +136,26 @@ class Codebook:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """One reason a code applies: its ``kind`` (keyword, pattern, similarity, model; prefixed with
+    "question " when read from the interviewer's question), the matched text, and the score."""
+
+    code: str
+    kind: str
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
 class Coding:
-    """One segment coded: every code's score, the codes that apply, and the evidence for them."""
+    """One segment coded: every code's score, the codes that apply, the evidence for them, and the
+    best-scoring codes as suggestions for the analyst (``(code, score)``, highest first)."""
 
     segment: Segment
     scores: Mapping[str, float]
     codes: tuple[str, ...]
-    evidence: str = ""
+    evidence: tuple[Evidence, ...] = ()
+    suggested: tuple[tuple[str, float], ...] = ()
 
 
 # -- what pseudonymise hands on: read by the keep-format writer (export), so it lives here ------------

@@ -23,14 +23,14 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .code.rules import KEYWORD, PATTERN
-from .coded import EVIDENCE_COLUMN, final_codes, is_reviewed, join_codes, read_coded, split_evidence
-from .domain import Codebook
+from .features import KEYWORD, PATTERN
+from .coded import QUESTION_KIND, final_codes, is_reviewed, join_codes, read_coded, read_evidence
+from .domain import Codebook, Evidence
 from .errors import QualcodeError
 from .export.matrices import REQUIRED_COLUMNS, case_rows, cooccurrence_table, jaccard_table, membership
 from .export.xlsx import new_workbook, save_workbook, write_table
@@ -50,13 +50,7 @@ IN_QUESTION = " in the question"
 NO_TERMS = "(only common words)"
 NO_REVIEWS = "No review_codes filled: acceptance, rejected keywords and analysts' additions need a reviewed file."
 
-# The evidence column as ``qualcode code`` writes it (see qualcode.code.coder and, with --model,
-# qualcode.learn.model): "code-id: keywords 'a', 'b'; patterns matched 'x'; similarity 0.12 |
-# other-code: from the question: keywords 'c' | third-code: model 0.81; similarity 0.05"
-FROM_QUESTION = "from the question: "
-TERM_SECTIONS = (("keywords ", KEYWORD), ("patterns matched ", PATTERN))
-MODEL_SECTION = "model "
-_SECTION_BREAK = re.compile(r"; (?=(?:keywords|patterns matched|similarity|model) )")
+MODEL_KIND = "model"
 
 # Words that say nothing about a theme: scikit-learn's English stop words plus interview talk.
 FILLERS = frozenset((
@@ -85,7 +79,8 @@ WRAPPED_COLUMNS = ("text", "comment")
 # --- one row per segment ---------------------------------------------------------------------
 
 
-def decisions(table: pd.DataFrame, codebook: Codebook, path: Path | str) -> pd.DataFrame:
+def decisions(table: pd.DataFrame, codebook: Codebook, path: Path | str,
+              evidence: Mapping[str, Sequence[Evidence]] | None = None) -> pd.DataFrame:
     """Per segment: its text and context, automatic codes, the codes that count, reviewed or not.
 
     Both code columns are checked against the codebook (unknown ids stop the run, naming the
@@ -103,7 +98,9 @@ def decisions(table: pd.DataFrame, codebook: Codebook, path: Path | str) -> pd.D
 
     frame = pd.DataFrame({name: column(source) for name, source in (
         ("segment_id", "segment_id"), ("document", "document"), ("speaker", "speaker"), ("text", "text"),
-        ("evidence", EVIDENCE_COLUMN), ("review_codes", "review_codes"), ("comment", "comment"))})
+        ("review_codes", "review_codes"), ("comment", "comment"))})
+    frame["evidence"] = pd.Series([evidence_terms((evidence or {}).get(segment_id, ()))
+                                   for segment_id in frame["segment_id"]], dtype=object)
     frame["automatic"] = pd.Series(automatic, dtype=object)
     frame["final"] = pd.Series(final, dtype=object)
     frame["reviewed"] = is_reviewed(table)
@@ -124,25 +121,24 @@ def presence(codes_per_row: pd.Series, code_ids: Sequence[str]) -> pd.DataFrame:
 # --- evidence --------------------------------------------------------------------------------
 
 
-def parse_evidence(cell: object, code_ids: Sequence[str]) -> dict[str, tuple[tuple[str, str], ...]]:
-    """The evidence column as ``{code id: ((kind, term), ...)}``.
+def evidence_terms(evidence: Sequence[Evidence]) -> dict[str, tuple[tuple[str, str], ...]]:
+    """One segment's evidence items as ``{code id: ((kind, term), ...)}``, for the report.
 
     Kinds are ``keyword``, ``pattern`` (the text the pattern matched), the same two followed by
     " in the question" when a short answer was coded from the interviewer's question, ``learned
-    model`` (empty term) when the model fired, and ``similarity only`` (empty term) when nothing
-    else did and the definition alone coded it. Codes are split apart only where a known code id
-    follows, so a matched phrase holding " | " stays whole.
+    model`` (empty term) when the model decided, and ``similarity only`` (empty term) when nothing
+    else did and the definition alone coded it.
     """
-    found = {}
-    for code_id, reasons in split_evidence(cell, code_ids).items():
-        suffix = IN_QUESTION if reasons.startswith(FROM_QUESTION) else ""
-        sections = _SECTION_BREAK.split(reasons.removeprefix(FROM_QUESTION))
-        items = tuple((kind + suffix, term) for section in sections
-                      for prefix, kind in TERM_SECTIONS if section.startswith(prefix)
-                      for term in section[len(prefix) + 1:-1].split("', '"))
-        items += ((MODEL, ""),) * any(section.startswith(MODEL_SECTION) for section in sections)
-        found[code_id] = items or ((SIMILARITY_ONLY, ""),)
-    return found
+    found: dict[str, list[tuple[str, str]]] = {}
+    for item in evidence:
+        kind = item.kind.removeprefix(QUESTION_KIND)
+        suffix = IN_QUESTION if item.kind.startswith(QUESTION_KIND) else ""
+        terms = found.setdefault(item.code, [])
+        if kind in (KEYWORD, PATTERN):
+            terms.append((kind + suffix, item.text))
+        elif kind == MODEL_KIND:
+            terms.append((MODEL, ""))
+    return {code: tuple(terms) or ((SIMILARITY_ONLY, ""),) for code, terms in found.items()}
 
 
 def evidence_label(kind: str, term: str) -> str:
@@ -163,7 +159,7 @@ def rejected_table(rows: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
         for automatic, final, evidence in zip(reviewed["automatic"], reviewed["final"], reviewed["evidence"]):
             if code_id in automatic:
                 tally = kept if code_id in final else rejected
-                tally.update(set(parse_evidence(evidence, codebook.ids).get(code_id, ((NO_EVIDENCE, ""),))))
+                tally.update(set(evidence.get(code_id, ((NO_EVIDENCE, ""),))))
         records += [(order, code_id, kind, term, count, kept[kind, term], count / (count + kept[kind, term]))
                     for (kind, term), count in rejected.items()]
     records.sort(key=lambda record: (record[0], -record[4], record[5], record[2], record[3]))
@@ -372,9 +368,11 @@ class CodebookReport:
 
 
 def build_report(table: pd.DataFrame, codebook: Codebook, source: Path | str, jaccard: float = DEFAULT_JACCARD,
-                 most_themes: int = DEFAULT_THEMES) -> CodebookReport:
-    """The whole report from a coded table (``source`` names it in messages); no file is touched."""
-    rows = decisions(table, codebook, source)
+                 most_themes: int = DEFAULT_THEMES,
+                 evidence: Mapping[str, Sequence[Evidence]] | None = None) -> CodebookReport:
+    """The whole report from a coded table and its evidence items by segment id (``source`` names
+    it in messages); no file is touched."""
+    rows = decisions(table, codebook, source, evidence)
     rejected = rejected_table(rows, codebook)
     added = added_table(rows, codebook)
     summary = summary_table(rows, codebook, rejected, added)
@@ -476,5 +474,6 @@ def write_report(report: CodebookReport, path: Path) -> Path:
 def run_codebook_report(coded_path: Path, codebook: Codebook, out_dir: Path, jaccard: float = DEFAULT_JACCARD,
                         most_themes: int = DEFAULT_THEMES) -> tuple[CodebookReport, Path]:
     """``qualcode codebook report``: read a (reviewed) coded file, build the report, write the workbook."""
-    report = build_report(read_coded(Path(coded_path)), codebook, coded_path, jaccard, most_themes)
+    report = build_report(read_coded(Path(coded_path)), codebook, coded_path, jaccard, most_themes,
+                          read_evidence(Path(coded_path)))
     return report, write_report(report, Path(out_dir) / WORKBOOK_NAME)

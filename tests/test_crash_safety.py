@@ -97,9 +97,9 @@ def test_a_killed_pseudonymise_leaves_the_old_or_the_new_outputs(tmp_path, sampl
         assert [path.name for path in folder.iterdir() if path.name.startswith(".")] == []
 
 
-def test_a_killed_code_leaves_the_old_or_the_new_pair_of_tables(tmp_path, sample):
+def test_a_killed_code_leaves_the_old_or_the_new_set_of_tables(tmp_path, sample):
     out = tmp_path / "outputs"
-    pair = {"coded_segments.csv", "coded_segments.xlsx"}
+    pair = {"coded_segments.csv", "coded_segments.xlsx", "coded_segments_evidence.csv"}  # written together
 
     def code(*options: str) -> list[str]:
         return qualcode("code", str(sample), "--codebook", str(DEFAULT_CODEBOOK), "--out", str(out), *options)

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from conftest import SAMPLE
 from qualcode.cli import main
-from qualcode.code import rules
+from qualcode import features as rules
 
 CODEBOOK = textwrap.dedent("""\
     name: t

@@ -15,11 +15,12 @@ from click.testing import CliRunner
 
 from qualcode.cli import main
 from qualcode.codebook import load_codebook
-from qualcode.coded import is_reviewed, read_coded, split_codes
-from qualcode.domain import Code, Codebook
+from qualcode.coded import is_reviewed, read_coded, read_evidence, split_codes
+from qualcode.coded import format_evidence
+from qualcode.domain import Code, Codebook, Evidence
 from qualcode.errors import QualcodeError
 from qualcode.refine import (NO_REVIEWS, NO_TERMS, SUMMARY_COLUMNS, WORKBOOK_NAME, build_report,
-                             distinctive_terms, format_summary, parse_evidence, run_codebook_report)
+                             distinctive_terms, evidence_terms, format_summary, run_codebook_report)
 
 from conftest import DEFAULT_CODEBOOK, ROOT
 
@@ -41,25 +42,26 @@ CODEBOOK = Codebook(
 )
 PARENT = {"funding": "barriers", "workload": "barriers"}
 
-# segment_id, speaker, codes, evidence, review_codes, text
+# segment_id, speaker, codes, evidence (code, kind, text), review_codes, text
 _ROWS = [
-    ("S01", "Interviewer", "", "", "", "Tell me about money."),
-    ("S02", "Maya", "funding", "funding: keywords 'funding'; similarity 0.10", "funding",
+    ("S01", "Interviewer", "", (), "", "Tell me about money."),
+    ("S02", "Maya", "funding", (("funding", "keyword", "funding"), ("funding", "similarity", "")), "funding",
      "The funding for the refuge was cut by the council."),
     ("S03", "Maya", "funding;money",
-     "funding: keywords 'funding'; patterns matched 'funded'; similarity 0.02 | money: keywords 'budget'; "
-     "similarity 0.01", "money", "Our budget was funded by the board."),
+     (("funding", "keyword", "funding"), ("funding", "pattern", "funded"), ("funding", "similarity", ""),
+      ("money", "keyword", "budget"), ("money", "similarity", "")), "money", "Our budget was funded by the board."),
     ("S04", "Maya", "funding;money;housing",
-     "funding: keywords 'fund' | money: keywords 'budget' | housing: keywords 'flat'", "-",
+     (("funding", "keyword", "fund"), ("money", "keyword", "budget"), ("housing", "keyword", "flat")), "-",
      "We pay for parking at the office out of our own fund, flat rate."),
-    ("S05", "Sam", "funding;money", "funding: patterns matched 'funded'; similarity 0.05 | money: similarity 0.20",
+    ("S05", "Sam", "funding;money", (("funding", "pattern", "funded"), ("funding", "similarity", ""),
+                                     ("money", "similarity", "")),
      "", "Funded posts and the budget again."),
-    ("S06", "Sam", "workload", "workload: from the question: keywords 'caseload'", "workload;support",
+    ("S06", "Sam", "workload", (("workload", "question keyword", "caseload"),), "workload;support",
      "Far too many."),
-    ("S07", "Sam", "support", "support: similarity 0.30", "workload",
+    ("S07", "Sam", "support", (("support", "similarity", ""),), "workload",
      "We are drowning in referrals every week."),
-    ("S08", "Sam", "", "", "support", "The helpline volunteers keep a helpline rota."),
-    ("S09", "Maya", "workload", "workload: keywords 'caseload'; similarity 0.10", "",
+    ("S08", "Sam", "", (), "support", "The helpline volunteers keep a helpline rota."),
+    ("S09", "Maya", "workload", (("workload", "keyword", "caseload"), ("workload", "similarity", "")), "",
      "My caseload is sixty women."),
     ("S10", "Maya", "", "", "", "Car parking at the office is a nightmare."),
     ("S11", "Sam", "", "", "", "There are no car parking spaces near the office."),
@@ -68,7 +70,7 @@ _ROWS = [
     ("S14", "Interviewer", "", "", "", "Anything about car parking or training?"),
     ("S15", "Unknown", "", "", "", "Induction training again, off mic."),
     ("S16", "Sam", "", "", "-", "Yes, yes."),
-    ("S17", "Maya", "funding;money", "funding: keywords 'funding' | money: keywords 'budget'", "",
+    ("S17", "Maya", "funding;money", (("funding", "keyword", "funding"), ("money", "keyword", "budget")), "",
      "The funding and the budget are the same pot."),
 ]
 
@@ -79,7 +81,15 @@ def coded_row(segment_id, speaker, codes, evidence, review, text) -> dict:
             "speaker_role": "interviewer" if speaker == "Interviewer" else "participant",
             "start": "0", "end": str(len(text)), "text": text, "codes": codes,
             **{code_id: str(int(code_id in codes.split(";"))) for code_id in CODEBOOK.ids},
-            "evidence": evidence, "review_codes": review, "comment": "checked" if review else ""}
+            "evidence": format_evidence(items(segment_id, evidence)), "review_codes": review,
+            "comment": "checked" if review else ""}
+
+
+def items(segment_id: str, evidence) -> tuple[Evidence, ...]:
+    return tuple(Evidence(code, kind, text, 0.5 if text else 0.1) for code, kind, text in evidence)
+
+
+EVIDENCE = {row[0]: items(row[0], row[3]) for row in _ROWS}
 
 
 ROWS = [coded_row(*row) for row in _ROWS]
@@ -116,7 +126,7 @@ def rolled_up(codes: set[str]) -> set[str]:
 
 @pytest.fixture(scope="module")
 def report():
-    return build_report(table(), CODEBOOK, "test.csv", jaccard=0.5, most_themes=2)
+    return build_report(table(), CODEBOOK, "test.csv", jaccard=0.5, most_themes=2, evidence=EVIDENCE)
 
 
 def by_code(frame: pd.DataFrame) -> dict[str, dict]:
@@ -173,8 +183,8 @@ def test_rejected_keywords_come_from_the_evidence_of_rejected_rows(report):
 
 def test_a_suggestion_without_evidence_is_reported_as_such():
     rows = [dict(row) for row in ROWS]
-    rows[3]["evidence"] = "funding: keywords 'fund' | money: keywords 'budget'"  # S04, housing's evidence gone
-    report = build_report(table(rows), CODEBOOK, "test.csv", most_themes=2)
+    evidence = {**EVIDENCE, "S04": EVIDENCE["S04"][:2]}  # S04, housing's evidence gone
+    report = build_report(table(rows), CODEBOOK, "test.csv", most_themes=2, evidence=evidence)
     housing = report.rejected[report.rejected["code"] == "housing"]
     assert list(housing[["evidence", "term", "rejected", "kept"]].itertuples(index=False, name=None)) == [
         ("no evidence recorded", "", 1, 0)]
@@ -250,20 +260,24 @@ def test_uncovered_participant_segments_are_grouped_by_theme(report):
 # --- the pieces ------------------------------------------------------------------------------
 
 
-def test_parse_evidence_reads_every_form_the_coders_write():
-    ids = ("information-sharing", "power-imbalance", "shared-goals-identity", "key-person-dependency")
-    cell = ("information-sharing: keywords 'gdpr', 'share information'; patterns matched 'clare's law', "
-            "'data | stats'; similarity 0.13 | power-imbalance: from the question: keywords 'funding' | "
-            "shared-goals-identity: similarity 0.05 | key-person-dependency: model 0.81; keywords 'goodwill'; "
-            "similarity 0.02")
-    assert parse_evidence(cell, ids) == {
+def test_evidence_terms_read_every_kind_the_coders_write():
+    evidence = (Evidence("information-sharing", "keyword", "gdpr", 0.5),
+                Evidence("information-sharing", "keyword", "share information", 0.5),
+                Evidence("information-sharing", "pattern", "clare's law", 0.5),
+                Evidence("information-sharing", "pattern", "data | stats", 0.5),
+                Evidence("information-sharing", "similarity", "", 0.13),
+                Evidence("power-imbalance", "question keyword", "funding", 0.5),
+                Evidence("shared-goals-identity", "similarity", "", 0.05),
+                Evidence("key-person-dependency", "keyword", "goodwill", 0.5),
+                Evidence("key-person-dependency", "model", "", 0.81))
+    assert evidence_terms(evidence) == {
         "information-sharing": (("keyword", "gdpr"), ("keyword", "share information"),
                                 ("pattern", "clare's law"), ("pattern", "data | stats")),
         "power-imbalance": (("keyword in the question", "funding"),),
         "shared-goals-identity": (("similarity only", ""),),
         "key-person-dependency": (("keyword", "goodwill"), ("learned model", "")),
     }
-    assert parse_evidence("", ids) == {} and parse_evidence(float("nan"), ids) == {}
+    assert evidence_terms(()) == {}
 
 
 def test_distinctive_terms_favour_what_the_group_says_and_the_rest_does_not():
@@ -359,7 +373,7 @@ def test_the_sample_reviewed_file_loads_with_known_ids_and_real_reviews():
                if set(split_codes(row["review_codes"])) != set(split_codes(row["codes"]))]
     assert len(changed) >= 20 and all(row["comment"].strip() for row in changed)  # every change explained
 
-    report = build_report(coded, codebook, REVIEWED_SAMPLE)
+    report = build_report(coded, codebook, REVIEWED_SAMPLE, evidence=read_evidence(REVIEWED_SAMPLE))
     assert report.reviewed == sum(flags)
     summary = by_code(report.summary)
     assert summary["power-imbalance"]["rejected"] > 0 and not report.rejected.empty and not report.added.empty

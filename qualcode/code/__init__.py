@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from ..codebook import load_codebook
 from ..config import Settings
@@ -35,19 +35,23 @@ class CodeSummary:
 
 def code_segments(segments, codebook, nlp, threshold=None, code_interviewer=False, quiet=True,
                   model=None) -> list[Coding]:
-    """Code with the rules; a fitted ``model`` (:class:`~qualcode.learn.LearnedCoder`) adds its codes."""
-    coder = CodebookCoder(codebook, nlp, threshold=threshold, code_interviewer=code_interviewer)
+    """Code zero-shot from the codebook; a fitted ``model`` (:class:`~qualcode.learn.LearnedCoder`)
+    decides the codes it learnt."""
+    coder = CodebookCoder(codebook, nlp, threshold=threshold, code_interviewer=code_interviewer).fit()
     with progress_bar(len(segments), "coding", quiet) as bar:
-        coder.fit(segments)
+        coded = coder.predict(segments, model)
         bar.update(len(segments))
-    coded = coder.predict(segments)
-    return coded if model is None else model.combine(coded, coder.codable)
+    return coded
 
 
 def run_code(source: Path, codebook_path: Path, out: Path, unit: str | None, threshold: float | None,
-             code_interviewer: bool, settings: Settings, model_dir: Path | None = None,
+             code_interviewer: bool, settings: Settings, load_model: Callable | None = None,
              continue_on_error: bool = False) -> CodeSummary:
-    """The stage end to end; with ``continue_on_error``, unreadable files are skipped and listed."""
+    """The stage end to end; with ``continue_on_error``, unreadable files are skipped and listed.
+
+    ``load_model(codebook, nlp)`` supplies a trained model (``qualcode code --model-dir``); the
+    caller names it, so this stage never imports :mod:`qualcode.learn`, which imports it.
+    """
     from ..export.coded_workbook import write_coded
 
     codebook = load_codebook(codebook_path)
@@ -55,11 +59,7 @@ def run_code(source: Path, codebook_path: Path, out: Path, unit: str | None, thr
     transcripts = read_corpus(source, settings, failures)
     segments = segment_corpus(transcripts, unit or codebook.unit)
     nlp = DocCache(lemma_pipeline(settings.model))  # rules, question context and model share one parse
-    model = None
-    if model_dir is not None:
-        from ..learn import load_model
-
-        model = load_model(Path(model_dir), codebook, nlp)
+    model = None if load_model is None else load_model(codebook, nlp)
     coded = code_segments(segments, codebook, nlp, threshold, code_interviewer, settings.quiet, model)
     path = write_coded(coded, codebook, Path(out))
     return CodeSummary(len(coded), sum(1 for c in coded if c.codes), path, tuple(failures or ()))

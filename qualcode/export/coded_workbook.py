@@ -1,8 +1,10 @@
 """The coded-segments table as the analyst's review spreadsheet (and a CSV twin).
 
 One row per segment in the columns ``coded.py`` defines, a 0/1 column per code shaded in the
-code's colour, the evidence, and two empty columns for the analyst. A ``scores`` sheet holds
-every code's score for every segment; a ``codebook`` sheet keeps the definitions at hand.
+code's colour, the evidence, the three best-scoring codes (``suggested``), and two empty columns
+for the analyst. A ``scores`` sheet holds every code's score for every segment, an ``evidence``
+sheet every evidence item as data (segment, code, kind, matched text, score), and a ``codebook``
+sheet keeps the definitions at hand.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from ..coded import CODED_SHEET, CODES_COLUMN, EVIDENCE_COLUMN, REVIEW_COLUMNS, SEGMENT_COLUMNS, join_codes
+from ..coded import (CODED_SHEET, CODES_COLUMN, EVIDENCE_COLUMN, EVIDENCE_SHEET, EVIDENCE_SHEET_COLUMNS,
+                     REVIEW_COLUMNS, SEGMENT_COLUMNS, SUGGESTED_COLUMN, evidence_path, format_evidence,
+                     format_suggested, join_codes)
 from ..domain import Codebook, Coding
 from ..fsutil import csv_text, write_files
 from .xlsx import new_workbook, write_table, xlsx_bytes
@@ -21,7 +25,8 @@ INPUT_SUFFIX = " (input)"
 
 
 def header(codebook: Codebook, attributes: Sequence[str]) -> list[str]:
-    return [*SEGMENT_COLUMNS, CODES_COLUMN, *codebook.ids, EVIDENCE_COLUMN, *REVIEW_COLUMNS, *attributes]
+    return [*SEGMENT_COLUMNS, CODES_COLUMN, *codebook.ids, EVIDENCE_COLUMN, SUGGESTED_COLUMN, *REVIEW_COLUMNS,
+            *attributes]
 
 
 def attribute_names(coded: Sequence[Coding]) -> list[str]:
@@ -55,12 +60,19 @@ def rows(coded: Sequence[Coding], codebook: Codebook, attributes: Sequence[str])
         s = item.segment
         table.append([s.segment_id, s.document, s.speaker, s.speaker_role, s.start, s.end, s.text,
                       join_codes(item.codes), *(int(code in item.codes) for code in codebook.ids),
-                      item.evidence, "", "", *(s.attributes.get(name, "") for name in attributes)])
+                      format_evidence(item.evidence), format_suggested(item.suggested), "", "",
+                      *(s.attributes.get(name, "") for name in attributes)])
     return table
 
 
+def evidence_rows(coded: Sequence[Coding]) -> list[list[object]]:
+    """One row per evidence item: what ``qualcode codebook report`` reads back as data."""
+    return [[item.segment.segment_id, e.code, e.kind, e.text, e.score] for item in coded for e in item.evidence]
+
+
 def write_coded(coded: Sequence[Coding], codebook: Codebook, out: Path) -> Path:
-    """Write ``OUT/coded_segments.csv`` and ``OUT/coded_segments.xlsx``; returns the workbook path.
+    """Write ``OUT/coded_segments.csv`` (with its evidence items in ``coded_segments_evidence.csv``)
+    and ``OUT/coded_segments.xlsx``; returns the workbook path.
 
     Both are built and written aside first, then renamed into place back to back, so a crash while
     coding or writing leaves the old pair (see :func:`~qualcode.fsutil.atomic_paths`).
@@ -69,8 +81,9 @@ def write_coded(coded: Sequence[Coding], codebook: Codebook, out: Path) -> Path:
     columns = header(codebook, attribute_columns(attributes, codebook))
     body = rows(coded, codebook, attributes)
     book = xlsx_bytes(workbook(coded, codebook, columns, body))
-    write_files({Path(out) / CSV_NAME: csv_text(columns, body).encode("utf-8"), Path(out) / XLSX_NAME: book},
-                lock=Path(out))
+    evidence = csv_text(EVIDENCE_SHEET_COLUMNS, evidence_rows(coded))
+    write_files({Path(out) / CSV_NAME: csv_text(columns, body).encode("utf-8"), Path(out) / XLSX_NAME: book,
+                 evidence_path(Path(out) / CSV_NAME): evidence.encode("utf-8")}, lock=Path(out))
     return Path(out) / XLSX_NAME
 
 
@@ -101,6 +114,7 @@ def workbook(coded: Sequence[Coding], codebook: Codebook, columns: list[str], bo
 
     write_table(book.create_sheet("scores"), ["segment_id", *codebook.ids],
                 ([item.segment.segment_id, *(item.scores[code] for code in codebook.ids)] for item in coded))
+    write_table(book.create_sheet(EVIDENCE_SHEET), list(EVIDENCE_SHEET_COLUMNS), evidence_rows(coded))
     codebook_sheet(book.create_sheet("codebook"), codebook)
     return book
 

@@ -1,12 +1,11 @@
 """A coder that learns from reviewed codes: ``qualcode train``, ``code --model-dir``, ``evaluate``.
 
 The loop: ``qualcode code`` suggests codes, analysts review them, ``train`` fits a
-:class:`~qualcode.learn.model.LearnedCoder` on the reviewed file, and ``code --model-dir`` adds
-its codes to the rules' on new transcripts. ``evaluate`` says, by cross-validation on the same
-reviewed file, how much that is worth before anyone relies on it.
+:class:`~qualcode.learn.model.LearnedCoder` on the reviewed file, and ``code --model-dir`` lets
+it decide the codes it learnt on new transcripts. ``evaluate`` says, by cross-validation on the
+same reviewed file and beside plain baselines, how much that is worth before anyone relies on it.
 
-Sentence embeddings (an optional ``qualcode[embeddings]`` extra) are deliberately absent: the
-model needs only scikit-learn and the rule layer, so ``make run`` and ``make test`` never do.
+This package imports :mod:`qualcode.code` and :mod:`qualcode.features`; neither imports it.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from ..codebook import load_codebook
 from ..config import Settings
 from ..errors import QualcodeError
 from ..nlp import lemma_pipeline
+from ..features import coded_ids
 from .evaluate import FOLDS, WORKBOOK_NAME, Evaluation, cross_validate, format_evaluation, write_evaluation_xlsx
 from .labelled import Labelled, read_labelled
 from ..nlp import DocCache
@@ -32,14 +32,14 @@ __all__ = ["Evaluation", "LearnedCoder", "Labelled", "TrainSummary", "cross_vali
 class TrainSummary:
     segments: int
     covered: tuple[str, ...]
-    fallback: dict[str, int]  # code -> reviewed examples, for the coded codes the model leaves to the rules
+    fallback: dict[str, int]  # code -> reviewed examples, for the coded codes the model leaves to the zero-shot rule
     out: Path
 
     def __str__(self) -> str:
         lines = [f"trained on {self.segments} labelled segment(s): the model covers {len(self.covered)} code(s)"]
         if self.fallback:
             listed = ", ".join(f"{code} ({count})" for code, count in self.fallback.items())
-            lines.append(f"{len(self.fallback)} code(s) fall back to the rules (fewer than {MIN_POSITIVES} examples "
+            lines.append(f"{len(self.fallback)} code(s) keep the zero-shot rule (fewer than {MIN_POSITIVES} examples "
                          f"or non-examples): {listed}")
         lines.append(f"wrote {self.out}")
         return "\n".join(lines)
@@ -52,7 +52,7 @@ def run_train(labelled_path: Path, codebook_path: Path, model_dir: Path, setting
     model = LearnedCoder(codebook, lemma_pipeline(settings.model)).fit(data.segments, data.labels)
     examples = {code: int(count) for code, count in zip(codebook.ids, data.labels.sum(axis=0))}
     save_model(model, Path(model_dir), training={"segments": len(data), "examples": examples})
-    fallback = {code: examples[code] for code in model.rules_.coded_ids if code not in model.codes_}
+    fallback = {code: examples[code] for code in coded_ids(codebook) if code not in model.codes_}
     return TrainSummary(len(data), model.codes_, fallback, Path(model_dir))
 
 

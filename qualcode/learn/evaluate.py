@@ -1,15 +1,18 @@
-"""``qualcode evaluate``: cross-validated figures, so a team knows how far to trust the suggestions.
+"""``qualcode evaluate``: cross-validated figures, so a team knows whether to trust the coder.
 
-K-fold cross-validation with a fixed seed scores three coders on the same folds:
+K-fold cross-validation with a fixed seed scores, on the same folds and in the same run:
 
-- the plain baseline, TF-IDF of lemmas with one logistic regression per code;
-- the rules alone (keywords, patterns, definition similarity);
-- rules plus the learned model, the ``qualcode code --model-dir`` coder.
+- qualcode trained: :class:`~qualcode.learn.model.LearnedCoder` fitted on the training folds,
+  applied through :meth:`~qualcode.code.coder.CodebookCoder.predict` as ``code --model-dir`` does;
+- qualcode zero-shot: the codebook alone (it learns nothing, so folds do not matter);
+- TF-IDF + logistic regression: the plain supervised baseline, one default regression per code;
+- TF-IDF cosine: each segment gets the code whose definition is closest (a plain zero-shot baseline);
+- every code everywhere: what recall alone is worth.
 
-Everything that learns from data, including both TF-IDF vocabularies and IDF weights, is fitted
-on the training folds only. Out-of-fold decisions are pooled over the folds and then scored
-against the human codes: per code precision, recall, F1 and Cohen's kappa; micro-F1 over every
-(segment, code) decision; macro-F1 and mean kappa over the codes the humans used.
+Everything that learns from data is fitted on the training folds only. Out-of-fold decisions are
+pooled over the folds and scored with ``sklearn.metrics`` against the human codes: per code
+precision, recall, F1 and Cohen's kappa; micro precision, recall and F1 over every (segment, code)
+decision; macro-F1 over the codes the humans used.
 """
 
 from __future__ import annotations
@@ -22,15 +25,19 @@ from typing import Sequence
 
 import numpy as np
 
+from ..code.coder import CodebookCoder
 from ..domain import Codebook
-from ..progress import progress_bar
-from ..reliability import cohen_kappa, mean_defined, render_table
-from .labelled import Labelled, label_matrix
+from ..features import coded_ids
 from ..nlp import DocCache
+from ..progress import progress_bar
+from ..reliability import render_table
+from .labelled import Labelled, label_matrix
 from .model import MAX_ITER, SEED, SOLVER, LearnedCoder, lemmas, text_vectorizer
 
 FOLDS = 5
-BASELINE, RULES, COMBINED = "TF-IDF + LR (baseline)", "rules", "rules + model"
+TRAINED, ZERO_SHOT = "qualcode trained", "qualcode zero-shot"
+BASELINE, COSINE, EVERYWHERE = "TF-IDF + LR", "TF-IDF cosine", "every code everywhere"
+SYSTEMS = (TRAINED, ZERO_SHOT, BASELINE, COSINE, EVERYWHERE)
 WORKBOOK_NAME = "evaluation.xlsx"
 
 
@@ -53,7 +60,6 @@ class SystemScore:
     micro_recall: float
     micro_f1: float
     macro_f1: float
-    mean_kappa: float
 
 
 @dataclass(frozen=True)
@@ -61,33 +67,35 @@ class Evaluation:
     folds: int
     segments: int
     systems: tuple[SystemScore, ...]
-    model_folds: dict[str, int]  # per code, in how many folds the model (not only the rules) covered it
+    model_folds: dict[str, int]  # per code, in how many folds the model (not the zero-shot rule) decided it
 
     def system(self, name: str) -> SystemScore:
         return next(system for system in self.systems if system.name == name)
 
-
-def precision_recall_f1(true_positives: int, predicted: int, support: int) -> tuple[float, float, float]:
-    """0 where undefined, as sklearn's ``zero_division=0``."""
-    precision = true_positives / predicted if predicted else 0.0
-    recall = true_positives / support if support else 0.0
-    return precision, recall, (2 * true_positives / (predicted + support) if predicted + support else 0.0)
-
-
-def code_score(code: str, truth: np.ndarray, predicted: np.ndarray) -> CodeScore:
-    """One code's figures from two boolean columns: the human decisions and the coder's."""
-    hits, guessed, support = int((truth & predicted).sum()), int(predicted.sum()), int(truth.sum())
-    return CodeScore(code, support, guessed, *precision_recall_f1(hits, guessed, support),
-                     cohen_kappa(truth.tolist(), predicted.tolist()))
+    @property
+    def not_learnt(self) -> tuple[str, ...]:
+        """Codes the model never learnt (too few labelled segments): they keep the zero-shot rule."""
+        return tuple(code for code, folds in self.model_folds.items() if folds == 0)
 
 
 def score(name: str, truth: np.ndarray, predicted: np.ndarray, code_ids: Sequence[str]) -> SystemScore:
-    """Score one coder's (segments × codes) decisions against the human ones."""
-    per_code = tuple(code_score(code, truth[:, j], predicted[:, j]) for j, code in enumerate(code_ids))
-    micro = precision_recall_f1(int((truth & predicted).sum()), int(predicted.sum()), int(truth.sum()))
-    used = [code for code in per_code if code.support]
-    return SystemScore(name, per_code, *micro, mean_defined([code.f1 for code in used]),
-                       mean_defined([code.kappa for code in used]))
+    """Score one coder's (segments × codes) decisions against the human ones, with sklearn.metrics."""
+    from sklearn.metrics import cohen_kappa_score, precision_recall_fscore_support
+
+    truth, predicted = np.asarray(truth, dtype=int), np.asarray(predicted, dtype=int)
+    precision, recall, f1, support = precision_recall_fscore_support(truth, predicted, average=None,
+                                                                     zero_division=0)
+    with warnings.catch_warnings():  # a constant column has no kappa: NaN, shown as empty
+        warnings.simplefilter("ignore", RuntimeWarning)
+        kappas = [cohen_kappa_score(truth[:, j], predicted[:, j]) if len(set(truth[:, j]) | set(predicted[:, j])) > 1
+                  else math.nan for j in range(len(code_ids))]
+    per_code = tuple(CodeScore(code, int(support[j]), int(predicted[:, j].sum()), float(precision[j]),
+                               float(recall[j]), float(f1[j]), float(kappas[j])) for j, code in enumerate(code_ids))
+    micro = precision_recall_fscore_support(truth, predicted, average="micro", zero_division=0)[:3]
+    used = [j for j in range(len(code_ids)) if support[j]]
+    macro = precision_recall_fscore_support(truth[:, used], predicted[:, used], average="macro",
+                                            zero_division=0)[2] if used else math.nan
+    return SystemScore(name, per_code, *map(float, micro), float(macro))
 
 
 def baseline():
@@ -106,64 +114,74 @@ def baseline_decisions(train_texts: list[str], train_labels: np.ndarray, test_te
         return baseline().fit(train_texts, train_labels).predict(test_texts).astype(bool)
 
 
+def cosine_decisions(codebook: Codebook, texts: Sequence[str]) -> np.ndarray:
+    """Plain TF-IDF (fitted on the definitions and the texts) and each text's closest definition."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    definitions = [f"{code.name} {code.definition}" for code in codebook.codes]
+    vectorizer = TfidfVectorizer(stop_words="english").fit([*definitions, *texts])
+    cosine = (vectorizer.transform(texts) @ vectorizer.transform(definitions).T).toarray()
+    decisions = np.zeros(cosine.shape, dtype=bool)
+    decisions[np.arange(len(texts)), cosine.argmax(axis=1)] = cosine.max(axis=1) > 0
+    return decisions
+
+
 def cross_validate(data: Labelled, codebook: Codebook, nlp, folds: int = FOLDS, hyperparameters: dict | None = None,
                    quiet: bool = True) -> Evaluation:
-    """Out-of-fold decisions of the three coders on the same ``folds`` folds, scored."""
+    """Out-of-fold decisions of every coder on the same ``folds`` folds, scored."""
     from sklearn.model_selection import KFold
 
     nlp = DocCache.around(nlp)
     texts = lemmas(nlp, data.segments)
-    decisions = {name: np.zeros_like(data.labels) for name in (BASELINE, RULES, COMBINED)}
+    coder = CodebookCoder(codebook, nlp, code_interviewer=True).fit()  # every labelled segment is scored
+    zero_shot = label_matrix([item.codes for item in coder.predict(data.segments)], data.code_ids)
+    decisions = {TRAINED: np.zeros_like(data.labels), ZERO_SHOT: zero_shot, BASELINE: np.zeros_like(data.labels),
+                 COSINE: cosine_decisions(codebook, [s.text for s in data.segments]),
+                 EVERYWHERE: np.tile(np.isin(data.code_ids, coded_ids(codebook)), (len(data), 1))}
     model_folds = dict.fromkeys(data.code_ids, 0)
     with progress_bar(folds, "cross-validating", quiet) as bar:
         for train, test in KFold(folds, shuffle=True, random_state=SEED).split(texts):
-            held_out, covered = fold_decisions(data, codebook, nlp, texts, train, test, hyperparameters)
-            for name, predicted in held_out.items():
-                decisions[name][test] = predicted
-            for code in covered:
+            training, held_out = data.subset(train), data.subset(test)
+            model = LearnedCoder(codebook, nlp, **(hyperparameters or {})).fit(training.segments, training.labels)
+            coded = coder.predict(held_out.segments, model)
+            decisions[TRAINED][test] = label_matrix([item.codes for item in coded], data.code_ids)
+            decisions[BASELINE][test] = baseline_decisions([texts[i] for i in train], training.labels,
+                                                           [texts[i] for i in test])
+            for code in model.codes_:
                 model_folds[code] += 1
             bar.update(1)
-    systems = tuple(score(name, data.labels, predicted, data.code_ids) for name, predicted in decisions.items())
+    systems = tuple(score(name, data.labels, decisions[name], data.code_ids) for name in SYSTEMS)
     return Evaluation(folds, len(data), systems, model_folds)
 
 
-def fold_decisions(data: Labelled, codebook: Codebook, nlp, texts: list[str], train: np.ndarray, test: np.ndarray,
-                   hyperparameters: dict | None) -> tuple[dict[str, np.ndarray], tuple[str, ...]]:
-    """Each coder fitted on the ``train`` rows, its decisions on the ``test`` rows, and the model's codes."""
-    training, held_out = data.subset(train), data.subset(test)
-    model = LearnedCoder(codebook, nlp, **(hyperparameters or {})).fit(training.segments, training.labels)
-    rules = model.rules_.predict(held_out.segments)
-    combined = model.combine(rules, model.rules_.codable)
-    return {BASELINE: baseline_decisions([texts[i] for i in train], training.labels, [texts[i] for i in test]),
-            RULES: label_matrix([item.codes for item in rules], data.code_ids),
-            COMBINED: label_matrix([item.codes for item in combined], data.code_ids)}, model.codes_
-
-
 SUMMARY_COLUMNS = (("coder", "text"), ("micro P", "ratio"), ("micro R", "ratio"), ("micro F1", "ratio"),
-                   ("macro F1", "ratio"), ("mean kappa", "ratio"))
-PER_CODE_COLUMNS = (("code", "text"), ("n", "count"), ("model", "text"), ("baseline F1", "ratio"),
-                    ("rules F1", "ratio"), ("P", "ratio"), ("R", "ratio"), ("F1", "ratio"), ("kappa", "ratio"))
+                   ("macro F1", "ratio"))
+PER_CODE_COLUMNS = (("code", "text"), ("n", "count"), ("model", "text"), ("P", "ratio"), ("R", "ratio"),
+                    ("F1", "ratio"), ("kappa", "ratio"), ("zero-shot F1", "ratio"), ("TF-IDF+LR F1", "ratio"))
 
 
 def summary_rows(evaluation: Evaluation) -> list[tuple]:
-    return [(system.name, system.micro_precision, system.micro_recall, system.micro_f1, system.macro_f1,
-             system.mean_kappa) for system in evaluation.systems]
+    return [(system.name, system.micro_precision, system.micro_recall, system.micro_f1, system.macro_f1)
+            for system in evaluation.systems]
 
 
 def per_code_rows(evaluation: Evaluation) -> list[tuple]:
-    """Baseline and rules F1 beside rules + model precision, recall, F1 and kappa, per code."""
-    base, rules, combined = (evaluation.system(name).per_code for name in (BASELINE, RULES, COMBINED))
-    return [(c.code, c.support, f"{evaluation.model_folds[c.code]}/{evaluation.folds}", b.f1, r.f1,
-             c.precision, c.recall, c.f1, c.kappa) for b, r, c in zip(base, rules, combined)]
+    """The trained coder's precision, recall, F1 and kappa per code, beside zero-shot and baseline F1."""
+    trained, zero, base = (evaluation.system(name).per_code for name in (TRAINED, ZERO_SHOT, BASELINE))
+    return [(c.code, c.support, f"{evaluation.model_folds[c.code]}/{evaluation.folds}", c.precision, c.recall, c.f1,
+             c.kappa, z.f1, b.f1) for c, z, b in zip(trained, zero, base)]
 
 
 def format_evaluation(evaluation: Evaluation) -> str:
-    return "\n".join([
-        f"{evaluation.folds}-fold cross-validation on {evaluation.segments} labelled segment(s) (seed {SEED})",
-        "", *render_table(SUMMARY_COLUMNS, summary_rows(evaluation)), "",
-        "per code: n = human codings; model = folds in which the model, not only the rules, covered it;",
-        "P, R, F1, kappa = rules + model",
-        *render_table(PER_CODE_COLUMNS, per_code_rows(evaluation))])
+    lines = [f"{evaluation.folds}-fold cross-validation on {evaluation.segments} labelled segment(s) (seed {SEED})",
+             "", *render_table(SUMMARY_COLUMNS, summary_rows(evaluation)), "",
+             "per code: n = human codings; model = folds in which the model decided it (else the zero-shot rule);",
+             "P, R, F1, kappa = qualcode trained",
+             *render_table(PER_CODE_COLUMNS, per_code_rows(evaluation))]
+    if evaluation.not_learnt:
+        lines += ["", f"{len(evaluation.not_learnt)} code(s) too rare to learn keep the zero-shot rule: "
+                  + ", ".join(evaluation.not_learnt)]
+    return "\n".join(lines)
 
 
 def write_evaluation_xlsx(evaluation: Evaluation, path: Path) -> Path:

@@ -1,46 +1,45 @@
-"""The learned coder: the rule layer's scores plus the words of the text, weighed from reviewed codes.
+"""The trained coder: one logistic regression per code, in which the model decides.
 
-For each code with enough reviewed examples, a logistic regression (balanced class weights, as
-most codes are rare) reads two blocks of features of a segment:
+For each code with enough reviewed examples, a logistic regression (balanced class weights, so
+a rare code weighs as much as a common one) reads three blocks of features of a segment:
 
-- the TF-IDF of its content lemmas, so it can learn the words analysts actually code on;
-- the rule layer's view of it (:class:`~qualcode.code.coder.CodebookCoder`): the code's own rule
-  score, definition-similarity cosine and combined score, standardised. These carry the
-  codebook's own words, which is what lifts a small training set above plain TF-IDF. Other
-  codes' scores are left out: three more weights per other code, learnt from a few dozen
-  examples, cost more than they told (5-fold micro/macro-F1 of rules + model 0.47/0.38
-  without them, 0.45/0.36 with, on the games-as-art set).
+- the TF-IDF of its content lemmas (unigrams and bigrams), the words analysts code on;
+- the TF-IDF of its character n-grams (within words), robust to spelling and word forms;
+- what the codebook says about it, for that code only (:class:`~qualcode.features.CodebookFeatures`):
+  keyword and pattern hits, an exclusion hit, the similarity to the definition, to the
+  examples and to the counter-examples, and the zero-shot score, standardised. These carry the
+  codebook's own words, which is what lifts a small training set above plain TF-IDF.
 
 Each code's decision threshold is the one that maximised F1 on out-of-fold probabilities from
-an inner cross-validation of the training data: balanced weights still leave rare codes'
-probabilities badly placed around 0.5. Codes with fewer than :data:`MIN_POSITIVES` examples
-are left to the rules.
+an inner cross-validation of the training data only. Codes with fewer than
+:data:`MIN_POSITIVES` examples (or non-examples) are not learnt: the zero-shot coder decides
+them, and ``train`` and ``evaluate`` name them. The model's decisions are never added to the
+rules': for a learnt code, keyword hits count only as far as the model weighs them.
 
-Every fitted part (both TF-IDF layers, the scaling, coefficients, thresholds) is a plain array,
-so :mod:`qualcode.learn.store` can save it without pickling and a reloaded coder computes the
-very same probabilities.
+Every fitted part (both vectorizers, the scaling, coefficients, thresholds) is a plain array,
+so :mod:`qualcode.learn.store` can save it without pickling, and the codebook features are
+fitted on the codebook alone (see :mod:`qualcode.features`): a reloaded coder computes the very
+same probabilities.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
-from ..coded import join_evidence, split_evidence
+from ..domain import Codebook, Segment
+from ..features import FEATURE_KINDS, TOKEN_PATTERN, CodebookFeatures, coded_ids, lemma_text
 from ..nlp import DocCache
-from ..code.coder import CodebookCoder, rule_score
-from ..code.similarity import lemma_text
-from ..domain import Codebook, Coding, Segment
 
-MIN_POSITIVES = 5  # fewer reviewed examples (or non-examples) than this and a code stays with the rules
+MIN_POSITIVES = 5  # fewer reviewed examples (or non-examples) than this and a code stays zero-shot
 INNER_FOLDS = 3
 SEED = 0
 HYPERPARAMETERS = ("C", "min_df", "inner_folds", "min_positives", "random_state")
-TOKEN_PATTERN = r"(?u)\b\w[\w'-]+\b"  # words of two or more characters, keeping "self-care" whole
 MAX_ITER = 1000
 SOLVER = "liblinear"  # one small sparse binary problem: lbfgs made cross-validation ten times slower
-SCORE_KINDS = 3  # per code: rule score, similarity cosine, combined score
+CHAR_NGRAMS = (2, 5)
+RESCALED_THRESHOLD = 0.5  # a probability at the code's tuned threshold is reported as this score
 
 
 def text_vectorizer(min_df: int = 1):
@@ -50,36 +49,26 @@ def text_vectorizer(min_df: int = 1):
     return TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=min_df, token_pattern=TOKEN_PATTERN)
 
 
+def char_vectorizer(min_df: int = 1):
+    """TF-IDF of character n-grams inside word boundaries."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(sublinear_tf=True, analyzer="char_wb", ngram_range=CHAR_NGRAMS, min_df=min_df,
+                           lowercase=True)
+
+
 def lemmas(nlp, segments: Sequence[Segment]) -> list[str]:
     return [lemma_text(doc) for doc in nlp.pipe(segment.text for segment in segments)]
 
 
-def rule_features(coder: CodebookCoder, segments: Sequence[Segment]) -> np.ndarray:
-    """(segments × 3·codes): every code's rule score, then every similarity cosine, then every combined score."""
-    features = coder.features(segments)
-    ids = coder.codebook.ids
-    rules = np.array([[rule_score(hits[code]) for code in ids] for hits in features.hits])
-    rules = rules.reshape(features.scores.shape)  # also when there are no segments
-    return np.hstack([rules, features.similarity, features.scores])
-
-
-def rule_layer(codebook: Codebook, nlp) -> CodebookCoder:
-    """The rule layer the model reads, unfitted.
-
-    Every labelled segment is a training example, whoever spoke it; which segments get coded is
-    decided later by the ``code`` run's own rule layer (see :meth:`LearnedCoder.combine`).
-    """
-    return CodebookCoder(codebook, nlp, code_interviewer=True)
-
-
 def own_columns(words: int, codes: int, code: int) -> np.ndarray:
-    """Columns of the design matrix one code's classifier reads: every word, and its own scores."""
-    return np.r_[np.arange(words), words + code + codes * np.arange(SCORE_KINDS)]
+    """Columns of the design matrix one code's classifier reads: every n-gram, and its own features."""
+    return np.r_[np.arange(words), words + code * len(FEATURE_KINDS) + np.arange(len(FEATURE_KINDS))]
 
 
 def trainable_codes(labels: np.ndarray, code_ids: Sequence[str], coded_ids: Sequence[str],
                     min_positives: int = MIN_POSITIVES) -> tuple[str, ...]:
-    """Codes the rules would code that have enough examples, and non-examples, to learn from."""
+    """Codes the coder would code that have enough examples, and non-examples, to learn from."""
     positives, negatives = labels.sum(axis=0), (~labels).sum(axis=0)
     return tuple(code for code, yes, no in zip(code_ids, positives, negatives)
                  if code in coded_ids and yes >= min_positives and no >= min_positives)
@@ -101,6 +90,15 @@ def best_f1_threshold(truth: np.ndarray, proba: np.ndarray) -> float:
     return float((ranked[best] + below) / 2)
 
 
+def rescale(proba: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Probabilities as scores in [0, 1] with each code's tuned threshold at 0.5 (piecewise linear),
+    so "score >= 0.5" means "applies" for learnt and zero-shot codes alike."""
+    low = np.clip(thresholds, 1e-9, 1 - 1e-9)
+    below = RESCALED_THRESHOLD * proba / low
+    above = RESCALED_THRESHOLD + (1 - RESCALED_THRESHOLD) * (proba - low) / (1 - low)
+    return np.clip(np.where(proba < low, below, above), 0.0, 1.0)
+
+
 def fit_binary(features, truth: np.ndarray, C: float, random_state: int) -> tuple[np.ndarray, float]:
     """Coefficients and intercept of one code's logistic regression.
 
@@ -118,12 +116,12 @@ def fit_binary(features, truth: np.ndarray, C: float, random_state: int) -> tupl
 
 
 class LearnedCoder:
-    """Rule-layer scores and TF-IDF into one logistic regression per code (sklearn-style).
+    """N-grams and codebook features into one logistic regression per code (sklearn-style).
 
     ``fit(segments, labels)`` takes a (segments × codebook codes) boolean matrix; afterwards
     ``codes_`` names the codes the model covers, ``predict_proba`` gives their probabilities and
-    ``predict`` their decisions at the tuned ``thresholds_``. ``combine`` adds those decisions to
-    the rule layer's codings.
+    ``predict`` their decisions at the tuned ``thresholds_``. ``rescore`` is how
+    :class:`~qualcode.code.coder.CodebookCoder` lets the model decide.
     """
 
     def __init__(self, codebook: Codebook, nlp, C: float = 1.0, min_df: int = 1, inner_folds: int = INNER_FOLDS,
@@ -143,88 +141,91 @@ class LearnedCoder:
     def fit(self, segments: Sequence[Segment], labels: np.ndarray) -> "LearnedCoder":
         """Tune each code's threshold on inner out-of-fold probabilities, then fit on all ``segments``."""
         nlp = DocCache.around(self.nlp)
+        self.features_ = CodebookFeatures(self.codebook, nlp).fit()
         labels = np.asarray(labels, dtype=bool)
-        codes = trainable_codes(labels, self.codebook.ids, rule_layer(self.codebook, nlp).coded_ids,
-                                self.min_positives)
+        codes = trainable_codes(labels, self.codebook.ids, coded_ids(self.codebook), self.min_positives)
         target = labels[:, [self.codebook.ids.index(code) for code in codes]]
-        proba = self._out_of_fold_proba(segments, target, codes, nlp)
+        block = self.features_.transform([s.text for s in segments]).block
+        texts = lemmas(nlp, segments)
+        proba = self._out_of_fold_proba(segments, texts, block, target, codes)
         self.thresholds_ = np.array([best_f1_threshold(target[:, j], proba[:, j]) for j in range(len(codes))])
-        return self._fit_weights(segments, target, codes, nlp)
+        return self._fit_weights([s.text for s in segments], texts, block, target, codes)
 
     def predict_proba(self, segments: Sequence[Segment]) -> np.ndarray:
         """(segments × ``codes_``) probabilities."""
-        from scipy.special import expit
-
-        return expit(self._design(segments) @ self.coef_.T + self.intercept_)
+        block = self.features_.transform([s.text for s in segments]).block
+        return self._proba([s.text for s in segments], lemmas(self.features_.nlp, segments), block)
 
     def predict(self, segments: Sequence[Segment]) -> np.ndarray:
         return self.predict_proba(segments) >= self.thresholds_
 
-    def combine(self, coded: Sequence[Coding], codable: Callable[[Segment], bool]) -> list[Coding]:
-        """The rule layer's codings with the model's added: a code applies if either reaches its threshold.
+    def rescore(self, segments: Sequence[Segment], features) -> tuple[np.ndarray, np.ndarray]:
+        """The coder's scores with the learnt codes' replaced by the model's (rescaled, see
+        :func:`rescale`), and a mask of the cells the model decides.
 
-        ``codable`` is the rule layer's own test (interviewer turns are left alone unless asked).
+        ``features`` are the coder's :class:`~qualcode.code.coder.SegmentFeatures`: the model
+        reads the segment's own codebook features, as in training.
         """
-        proba = self.predict_proba([item.segment for item in coded])
-        fired = proba >= self.thresholds_
-        return [with_model(item, {code: p for code, p, hit in zip(self.codes_, row, hits) if hit}, self.codebook.ids)
-                if codable(item.segment) else item
-                for item, row, hits in zip(coded, proba, fired)]
+        texts = [s.text for s in segments]
+        proba = self._proba(texts, lemmas(self.features_.nlp, segments), features.own.block)
+        columns = [self.codebook.ids.index(code) for code in self.codes_]
+        scores, by_model = features.scores.copy(), np.zeros_like(features.scores, dtype=bool)
+        scores[:, columns] = rescale(proba, self.thresholds_)
+        by_model[:, columns] = True
+        return scores, by_model
 
     # -- fitting ------------------------------------------------------------------------------
-    def _out_of_fold_proba(self, segments: Sequence[Segment], target: np.ndarray, codes: tuple[str, ...],
-                           nlp) -> np.ndarray:
+    def _out_of_fold_proba(self, segments: Sequence[Segment], texts: list[str], block: np.ndarray,
+                           target: np.ndarray, codes: tuple[str, ...]) -> np.ndarray:
         """Each training segment's probabilities from a model fitted without it (for thresholds)."""
         from sklearn.model_selection import KFold
 
         proba = np.zeros(target.shape)
         if not codes:
             return proba
+        raw = [s.text for s in segments]
         folds = KFold(min(self.inner_folds, len(segments)), shuffle=True, random_state=self.random_state)
         for train, test in folds.split(np.arange(len(segments))):
-            inner = LearnedCoder(self.codebook, nlp, **self.hyperparameters())
-            inner._fit_weights([segments[i] for i in train], target[train], codes, nlp)
-            proba[test] = inner.predict_proba([segments[i] for i in test])
+            inner = LearnedCoder(self.codebook, self.nlp, **self.hyperparameters())
+            inner._fit_weights([raw[i] for i in train], [texts[i] for i in train], block[train], target[train],
+                               codes)
+            proba[test] = inner._proba([raw[i] for i in test], [texts[i] for i in test], block[test])
         return proba
 
-    def _fit_weights(self, segments: Sequence[Segment], target: np.ndarray, codes: tuple[str, ...],
-                     nlp) -> "LearnedCoder":
-        """Fit both TF-IDF layers and the scaling on ``segments`` only, then one regression per code."""
+    def _fit_weights(self, raw: list[str], texts: list[str], block: np.ndarray, target: np.ndarray,
+                     codes: tuple[str, ...]) -> "LearnedCoder":
+        """Fit both vectorizers and the scaling on these segments only, then one regression per code."""
         self.codes_ = codes
-        self.rules_ = rule_layer(self.codebook, nlp).fit(segments)
-        self.vectorizer_ = text_vectorizer(self.min_df).fit(lemmas(nlp, segments))
-        scores = rule_features(self.rules_, segments)
-        self.score_mean_ = scores.mean(axis=0)
-        spread = scores.std(axis=0)
-        self.score_scale_ = np.where(spread > 0, spread, 1.0)
-        design = self._design(segments)
-        words = len(self.vectorizer_.vocabulary_)
+        self.vectorizer_ = text_vectorizer(self.min_df).fit(texts)
+        self.char_vectorizer_ = char_vectorizer(self.min_df).fit(raw)
+        flat = block.reshape(len(texts), -1)
+        self.feature_mean_ = flat.mean(axis=0)
+        spread = flat.std(axis=0)
+        self.feature_scale_ = np.where(spread > 0, spread, 1.0)
+        design = self._design(raw, texts, block)
+        ngrams = self._ngrams()
         self.coef_ = np.zeros((len(codes), design.shape[1]))
         self.intercept_ = np.zeros(len(codes))
         for j, code in enumerate(codes):
-            columns = own_columns(words, len(self.codebook.ids), self.codebook.ids.index(code))
+            columns = own_columns(ngrams, len(self.codebook.ids), self.codebook.ids.index(code))
             self.coef_[j, columns], self.intercept_[j] = fit_binary(design[:, columns], target[:, j], self.C,
                                                                     self.random_state)
         return self
 
-    def _design(self, segments: Sequence[Segment]):
-        """The feature matrix: TF-IDF of lemmas beside the standardised rule-layer scores."""
+    def _ngrams(self) -> int:
+        return len(self.vectorizer_.vocabulary_) + len(self.char_vectorizer_.vocabulary_)
+
+    def _proba(self, raw: list[str], texts: list[str], block: np.ndarray) -> np.ndarray:
+        from scipy.special import expit
+
+        if not self.codes_:
+            return np.zeros((len(texts), 0))
+        return expit(self._design(raw, texts, block) @ self.coef_.T + self.intercept_)
+
+    def _design(self, raw: list[str], texts: list[str], block: np.ndarray):
+        """The feature matrix: word and character n-grams beside the standardised codebook features."""
         from scipy.sparse import csr_matrix, hstack
 
-        words = self.vectorizer_.transform(lemmas(self.rules_.nlp, segments))
-        scores = (rule_features(self.rules_, segments) - self.score_mean_) / self.score_scale_
-        return hstack([words, csr_matrix(scores)], format="csr")
-
-
-def with_model(item: Coding, model_hits: dict[str, float], code_ids: Sequence[str]) -> Coding:
-    """``item`` with the codes the model fired added; each code's evidence names what fired it."""
-    if not model_hits:
-        return item
-    rules = split_evidence(item.evidence, code_ids)
-    codes = tuple(code for code in code_ids if code in rules or code in model_hits)
-
-    def why(code: str) -> str:
-        model = f"model {model_hits[code]:.2f}" if code in model_hits else ""
-        return "; ".join(reason for reason in (model, rules.get(code, "")) if reason)
-
-    return Coding(item.segment, item.scores, codes, join_evidence((code, why(code)) for code in codes))
+        scaled = (block.reshape(len(texts), -1) - self.feature_mean_) / self.feature_scale_
+        return hstack([self.vectorizer_.transform(texts), self.char_vectorizer_.transform(raw), csr_matrix(scaled)],
+                      format="csr")

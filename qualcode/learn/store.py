@@ -4,10 +4,13 @@
 
 - ``manifest.json``: the format, its version, and the sha256 of each file below;
 - ``params.json``: the codebook it was trained for (name, version, ids, and a fingerprint of
-  each code's definition, keywords and patterns), the spaCy model, the hyper-parameters, both
-  TF-IDF vocabularies and settings, the codes it covers and a training summary;
-- ``arrays.npz``: IDF weights, score scaling, coefficients, intercepts and thresholds, as
+  everything its features read from each code), the spaCy model, the hyper-parameters, the word
+  and character TF-IDF vocabularies and settings, the codes it covers and a training summary;
+- ``arrays.npz``: IDF weights, feature scaling, coefficients, intercepts and thresholds, as
   float64 arrays read with ``allow_pickle=False``.
+
+The codebook features (:class:`~qualcode.features.CodebookFeatures`) are not stored: they are
+fitted on the codebook and the shipped background alone, so loading refits them exactly.
 
 Loading checks the manifest, then every checksum, then the format version, the codebook and
 the spaCy model, and refuses any mismatch with a :class:`~qualcode.errors.QualcodeError`: a
@@ -25,15 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..code.similarity import code_profiles, lemma_text
 from ..domain import Codebook
 from ..errors import QualcodeError
 from ..fsutil import staged_dir, write_bytes, write_text
 from ..nlp import DocCache
-from .model import HYPERPARAMETERS, SCORE_KINDS, LearnedCoder, rule_layer
+from ..features import FEATURE_KINDS, CodebookFeatures
+from .model import HYPERPARAMETERS, LearnedCoder
 
 FORMAT = "qualcode-learned-coder"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST, PARAMS, ARRAYS = "manifest.json", "params.json", "arrays.npz"
 RETRAIN = "retrain it with `qualcode train`"
 
@@ -43,9 +46,10 @@ def sha256(data: bytes) -> str:
 
 
 def code_fingerprints(codebook: Codebook) -> dict[str, str]:
-    """Per code, a hash of everything the model's features read from it (not names or colours)."""
-    return {code.id: sha256(json.dumps([code.parent, code.description_text, code.keywords, code.exclude,
-                                        [pattern.label for pattern in code.patterns]]).encode("utf-8"))[:16]
+    """Per code, a hash of everything the model's features read from it (not colours)."""
+    return {code.id: sha256(json.dumps([code.parent, code.name, code.definition, code.include, code.exclude,
+                                        code.keywords, [pattern.label for pattern in code.patterns], code.examples,
+                                        code.counter_examples]).encode("utf-8"))[:16]
             for code in codebook.codes}
 
 
@@ -94,15 +98,15 @@ def model_params(model: LearnedCoder, training: dict) -> dict:
         "codes": list(model.codes_),
         "text_vectorizer": {"settings": vectorizer_settings(model.vectorizer_),
                             "vocabulary": vocabulary(model.vectorizer_)},
-        "similarity_vectorizer": {"settings": vectorizer_settings(model.rules_.similarity_.vectorizer_),
-                                  "vocabulary": vocabulary(model.rules_.similarity_.vectorizer_)},
+        "char_vectorizer": {"settings": vectorizer_settings(model.char_vectorizer_),
+                            "vocabulary": vocabulary(model.char_vectorizer_)},
         "training": training,
     }
 
 
 def model_arrays(model: LearnedCoder) -> dict[str, np.ndarray]:
-    arrays = {"text_idf": model.vectorizer_.idf_, "similarity_idf": model.rules_.similarity_.vectorizer_.idf_,
-              "score_mean": model.score_mean_, "score_scale": model.score_scale_, "coef": model.coef_,
+    arrays = {"text_idf": model.vectorizer_.idf_, "char_idf": model.char_vectorizer_.idf_,
+              "feature_mean": model.feature_mean_, "feature_scale": model.feature_scale_, "coef": model.coef_,
               "intercept": model.intercept_, "thresholds": model.thresholds_}
     return {name: np.asarray(array, dtype=np.float64) for name, array in arrays.items()}
 
@@ -209,30 +213,26 @@ def _hyperparameters(params: dict) -> dict:
 
 def _restore(params: dict, arrays: dict[str, np.ndarray], codebook: Codebook, nlp) -> LearnedCoder:
     """Rebuild the fitted coder from verified parameters."""
-    text, similarity = params["text_vectorizer"], params["similarity_vectorizer"]
+    text, chars = params["text_vectorizer"], params["char_vectorizer"]
     codes = tuple(params["codes"])
     if not set(codes) <= set(codebook.ids):
         raise ValueError("codes outside the codebook")
-    _check_arrays(arrays, len(codes), len(text["vocabulary"]), len(similarity["vocabulary"]), len(codebook.ids))
+    _check_arrays(arrays, len(codes), len(text["vocabulary"]), len(chars["vocabulary"]), len(codebook.ids))
     model = LearnedCoder(codebook, nlp, **_hyperparameters(params))
     model.codes_ = codes
     model.vectorizer_ = restore_vectorizer(text["settings"], text["vocabulary"], arrays["text_idf"])
-    model.rules_ = rule_layer(codebook, nlp).fit(())
-    trained = restore_vectorizer(similarity["settings"], similarity["vocabulary"], arrays["similarity_idf"])
-    profiles = [lemma_text(doc) for doc in nlp.pipe(code_profiles(codebook))]
-    model.rules_.similarity_.vectorizer_ = trained  # the training IDF the weights were learned against
-    model.rules_.similarity_.profiles_ = trained.transform(profiles)
-    model.score_mean_, model.score_scale_ = arrays["score_mean"], arrays["score_scale"]
+    model.char_vectorizer_ = restore_vectorizer(chars["settings"], chars["vocabulary"], arrays["char_idf"])
+    model.features_ = CodebookFeatures(codebook, nlp).fit()
+    model.feature_mean_, model.feature_scale_ = arrays["feature_mean"], arrays["feature_scale"]
     model.coef_, model.intercept_, model.thresholds_ = arrays["coef"], arrays["intercept"], arrays["thresholds"]
     return model
 
 
-def _check_arrays(arrays: dict[str, np.ndarray], codes: int, words: int, similarity_words: int,
-                  codebook_codes: int) -> None:
+def _check_arrays(arrays: dict[str, np.ndarray], codes: int, words: int, chars: int, codebook_codes: int) -> None:
     """Every array present, float64 and shaped for the vocabularies and codes, so a bad file fails on load."""
-    scores = SCORE_KINDS * codebook_codes
-    shapes = {"text_idf": (words,), "similarity_idf": (similarity_words,), "score_mean": (scores,),
-              "score_scale": (scores,), "coef": (codes, words + scores), "intercept": (codes,),
+    features = len(FEATURE_KINDS) * codebook_codes
+    shapes = {"text_idf": (words,), "char_idf": (chars,), "feature_mean": (features,),
+              "feature_scale": (features,), "coef": (codes, words + chars + features), "intercept": (codes,),
               "thresholds": (codes,)}
     if set(arrays) != set(shapes) or any(arrays[name].dtype != np.float64 or arrays[name].shape != shape
                                          for name, shape in shapes.items()):
