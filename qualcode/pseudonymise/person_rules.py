@@ -97,22 +97,39 @@ SHAPES = [
 ]
 
 
-class NameShapeRecognizer(LocalRecognizer):
+class PersonRule(LocalRecognizer):
+    """One switchable person rule as a Presidio recognizer: ``spans`` says where names are, with
+    a score; the recognizer's name becomes the log's ``detector`` (``recognizers.DETECTOR_OF``)."""
+
+    rule = ""
+
+    def __init__(self):
+        super().__init__(supported_entities=[PERSON], name=type(self).__name__, supported_language="en")
+
+    def load(self) -> None:
+        """Nothing to load: the lists are read once, on first use."""
+
+    def spans(self, text: str) -> dict[tuple[int, int], float]:
+        raise NotImplementedError
+
+    def analyze(self, text: str, entities, nlp_artifacts=None) -> list[RecognizerResult]:
+        if not active(self.rule):
+            return []
+        metadata = {RecognizerResult.RECOGNIZER_NAME_KEY: self.name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}
+        return [RecognizerResult(PERSON, start, end, score, recognition_metadata=dict(metadata))
+                for (start, end), score in sorted(self.spans(text).items())]
+
+
+class NameShapeRecognizer(PersonRule):
     """Names by their written shape (rule "name shapes"); the span is the name, titles left out.
 
     A shape alone is weak evidence for the glued-digit form, so that one also needs the word to be
     a known first name or surname."""
 
-    def __init__(self):
-        super().__init__(supported_entities=[PERSON], name="NameShapeRecognizer", supported_language="en")
+    rule = NAME_SHAPES
 
-    def load(self) -> None:
-        """Nothing to load."""
-
-    def analyze(self, text: str, entities, nlp_artifacts=None) -> list[RecognizerResult]:
-        if not active(NAME_SHAPES):
-            return []
-        results = []
+    def spans(self, text: str) -> dict[tuple[int, int], float]:
+        found: dict[tuple[int, int], float] = {}
         for index, shape in enumerate(SHAPES):
             for match in shape.finditer(text):
                 name = match.group("name")
@@ -120,8 +137,8 @@ class NameShapeRecognizer(LocalRecognizer):
                     continue
                 if index == 2 and name.split()[0].endswith(".") and not _known(name.split()[-1]):
                     continue  # "J. Hartley" needs a known surname: "(E. Funded by ...)" is no one
-                results.append(_result(match.start("name"), match.end("name"), 0.6, self))
-        return results
+                found.setdefault(match.span("name"), 0.6)
+        return found
 
 
 # -- name lists ----------------------------------------------------------------------------------
@@ -146,18 +163,12 @@ _AFTER = re.compile(r"^\s+(?:said|says|told|tells|asked|rang|called|phoned|email
 _WORDS = re.compile(r"[\w'’-]+")
 
 
-class NameListRecognizer(LocalRecognizer):
+class NameListRecognizer(PersonRule):
     """Known first names as evidence (rule "name lists")."""
 
-    def __init__(self):
-        super().__init__(supported_entities=[PERSON], name="NameListRecognizer", supported_language="en")
+    rule = NAME_LISTS
 
-    def load(self) -> None:
-        """Nothing to load: the lists are read once, on first use."""
-
-    def analyze(self, text: str, entities, nlp_artifacts=None) -> list[RecognizerResult]:
-        if not active(NAME_LISTS):
-            return []
+    def spans(self, text: str) -> dict[tuple[int, int], float]:
         names, family, everyday = first_names(), surnames(), shipped_everyday_words()
         words = list(_WORDS.finditer(text))
         found: dict[tuple[int, int], float] = {}
@@ -186,7 +197,7 @@ class NameListRecognizer(LocalRecognizer):
             full = len(name.group().split()) > 1 and _MEETING.search(text[max(0, name.start() - 20):name.start()])
             if (_SPEECH.match(text, name.end()) or full) and _unlisted_name(name.group()):
                 found.setdefault(name.span(), 0.45)
-        return [_result(start, end, score, self) for (start, end), score in sorted(found.items())]
+        return found
 
 
 def _name_word(word: str) -> bool:
@@ -205,11 +216,6 @@ def _unlisted_name(name: str) -> bool:
 def _known(word: str) -> bool:
     folded = fold(word)
     return folded in first_names() or folded in surnames()
-
-
-def _result(start: int, end: int, score: float, recognizer) -> RecognizerResult:
-    return RecognizerResult(PERSON, start, end, score, recognition_metadata={
-        RecognizerResult.RECOGNIZER_NAME_KEY: recognizer.name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id})
 
 
 # -- entity typing -------------------------------------------------------------------------------
