@@ -158,7 +158,7 @@ _UNLISTED_NAME = re.compile(rf"(?<![\w'’])[{UPPER}][{LOWER}]{{2,}}(?:-[{UPPER}
 _SPEECH = re.compile(r"\s+(?:said|says|told|tells|asked)\b")
 _MEETING = re.compile(r"\b(?:spoke to|speak to|talked to|met|with|asked|told|rang|called|emailed|when|and)\s+$",
                       re.IGNORECASE)
-_AFTER = re.compile(r"^\s+(?:said|says|told|tells|asked|rang|called|phoned|emailed|thought|thinks|felt|feels|"
+_AFTER = re.compile(r"\s+(?:said|says|told|tells|asked|rang|called|phoned|emailed|thought|thinks|felt|feels|"
                     r"was|is|had|has|would|will|did|does|and I|agreed|left|joined)\b", re.IGNORECASE)
 _WORDS = re.compile(r"[\w'’-]+")
 
@@ -175,7 +175,7 @@ class NameListRecognizer(PersonRule):
         for index, word in enumerate(words):
             folded = fold(word.group())
             if folded in family and folded not in names and word.group()[0].isupper() \
-                    and _unlisted_name(word.group()) and _AFTER.match(text[word.end():word.end() + 30]):
+                    and _unlisted_name(word.group()) and _SPEECH.match(text, word.end()):
                 found.setdefault(word.span(), 0.5)  # "Mitchell said"
                 continue
             if folded not in names or (folded in everyday and not word.group()[0].isupper()):
@@ -187,7 +187,7 @@ class NameListRecognizer(PersonRule):
                     and following.group()[0].isupper() and _name_word(following.group()):
                 found.setdefault((word.start(), following.end()), 0.55)  # "Giulia Ferraro"
             elif folded not in everyday and (_BEFORE.search(text[max(0, word.start() - 40):word.start()])
-                                             or _AFTER.match(text[end:end + 30])):
+                                             or (_AFTER if capitalised else _SPEECH).match(text, end)):
                 found.setdefault((word.start(), end), 0.5)  # "my colleague Lucy", "lucy said"
         for relation in _RELATION.finditer(text):
             name = _UNLISTED_NAME.match(text, relation.end())
